@@ -1,0 +1,260 @@
+//! `ApiError`: every way a call to the API or to the storage host can fail, with the
+//! exit code and the hint that each calls for.
+
+use std::time::Duration;
+
+use crate::exit::Exit;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with an error status.
+    #[error("{what} failed: {status} {}", .messages.join("; "))]
+    Status {
+        what: String,
+        status: u16,
+        messages: Vec<String>,
+        retry_after: Option<Duration>,
+    },
+    /// The request never got an answer (connection refused, reset, timed out).
+    #[error("{what} failed: {}", describe_transport(.source, .url, .timeout))]
+    Transport {
+        what: String,
+        url: String,
+        timeout: Option<Duration>,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server answered 2xx with a body we cannot read.
+    #[error("{what}: unexpected answer from the server: {detail}")]
+    Decode { what: String, detail: String },
+    /// The storage (S3) host refused an upload or download.
+    #[error("{what} failed: {error}")]
+    Storage { what: String, error: StorageError },
+    /// No session could be made or used, before any request.
+    #[error("{0}")]
+    NotLoggedIn(String),
+}
+
+fn describe_transport(source: &reqwest::Error, url: &str, timeout: &Option<Duration>) -> String {
+    if source.is_timeout() {
+        match timeout {
+            Some(t) => format!("no answer from `{url}` within the {}s timeout", t.as_secs()),
+            None => format!("no answer from `{url}` in time"),
+        }
+    } else if source.is_connect() {
+        format!("cannot connect to `{url}`")
+    } else {
+        format!("connection to `{url}` broke")
+    }
+}
+
+/// An S3 error: the XML `<Error>` body, or the status alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.code)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl StorageError {
+    /// Reads an S3 XML error body; falls back to the raw text.
+    pub fn parse(status: u16, body: &str) -> StorageError {
+        let code = xml_element(body, "Code").unwrap_or_default();
+        let message = xml_element(body, "Message").unwrap_or_else(|| {
+            let trimmed = body.trim();
+            trimmed.chars().take(200).collect()
+        });
+        StorageError {
+            status,
+            code,
+            message,
+        }
+    }
+
+    pub fn is_policy_expired(&self) -> bool {
+        self.status == 403 && self.message.contains("Policy expired")
+    }
+}
+
+/// The text of the first `<tag>…</tag>` in a small XML document, entities decoded.
+pub fn xml_element(body: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find(&close)? + start;
+    Some(
+        body[start..end]
+            .trim()
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            ApiError::Storage { error, .. } => Some(error.status),
+            _ => None,
+        }
+    }
+
+    /// The server says the token is gone: the SDKs re-create the session on exactly this.
+    pub fn is_session_missing(&self) -> bool {
+        matches!(self, ApiError::Status { status: 401, messages, .. }
+            if messages.iter().any(|m| m.contains("Required session does not exist")))
+    }
+
+    pub fn exit(&self) -> Exit {
+        match self {
+            ApiError::Status { status, .. } => match status {
+                401 | 403 => Exit::Auth,
+                404 => Exit::NotFound,
+                400 | 413 | 422 => Exit::Invalid,
+                _ => Exit::Network,
+            },
+            ApiError::NotLoggedIn(_) => Exit::Auth,
+            ApiError::Storage { error, .. } if error.code == "EntityTooLarge" => Exit::Invalid,
+            ApiError::Transport { .. } | ApiError::Decode { .. } | ApiError::Storage { .. } => {
+                Exit::Network
+            }
+        }
+    }
+
+    /// What the user can do about it, where we know.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ApiError::Status { status: 401, .. } | ApiError::NotLoggedIn(_) => Some(
+                "run `cubeblob login`, or set CUBEBLOB_APP_ID, CUBEBLOB_AUTH_KEY, \
+                 CUBEBLOB_LOGIN and CUBEBLOB_PASSWORD"
+                    .into(),
+            ),
+            ApiError::Status {
+                status: 403,
+                messages,
+                ..
+            } if messages.iter().any(|m| m.contains("Need user")) => Some(
+                "this token belongs to an application session, which may only read: \
+                 log in as a user with `cubeblob login --login NAME`"
+                    .into(),
+            ),
+            ApiError::Transport { source, .. } if source.is_timeout() => {
+                Some("raise the limit with `--timeout SECS`".into())
+            }
+            ApiError::Transport { url, .. } => Some(format!(
+                "check that the server at `{url}` is running and reachable, or pass `--api-url`"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The messages of an `errors` body in either shape, else the raw text.
+pub(crate) fn error_messages(body: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) {
+        match map.get("errors") {
+            Some(serde_json::Value::Array(items)) => {
+                out.extend(items.iter().map(value_text));
+            }
+            Some(serde_json::Value::Object(fields)) => {
+                for (field, value) in fields {
+                    let texts: Vec<String> = match value {
+                        serde_json::Value::Array(items) => items.iter().map(value_text).collect(),
+                        other => vec![value_text(other)],
+                    };
+                    for text in texts {
+                        if field == "base" {
+                            out.push(text);
+                        } else {
+                            out.push(format!("{field} {text}"));
+                        }
+                    }
+                }
+            }
+            Some(other) => out.push(value_text(other)),
+            None => {}
+        }
+    }
+    if out.is_empty() {
+        let text: String = body.trim().chars().take(300).collect();
+        if !text.is_empty() {
+            out.push(text);
+        }
+    }
+    out
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_error_shapes_and_raw_text() {
+        assert_eq!(
+            error_messages(r#"{"errors":["Invalid password"]}"#),
+            ["Invalid password"]
+        );
+        assert_eq!(
+            error_messages(r#"{"errors":{"base":["Required session does not exist"]}}"#),
+            ["Required session does not exist"]
+        );
+        assert_eq!(
+            error_messages(r#"{"errors":{"name":["is too long (maximum is 100 characters)"]}}"#),
+            ["name is too long (maximum is 100 characters)"]
+        );
+        assert_eq!(
+            error_messages("Internal Server Error"),
+            ["Internal Server Error"]
+        );
+        assert!(error_messages("").is_empty());
+    }
+
+    #[test]
+    fn reads_s3_xml_errors() {
+        let body = "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code>\
+            <Message>Invalid according to Policy: Policy expired.</Message></Error>";
+        let e = StorageError::parse(403, body);
+        assert_eq!(e.code, "AccessDenied");
+        assert!(e.is_policy_expired());
+        let e = StorageError::parse(502, "Bad Gateway");
+        assert_eq!(e.code, "");
+        assert_eq!(e.message, "Bad Gateway");
+    }
+
+    #[test]
+    fn exit_codes_follow_the_status() {
+        let e = |status| ApiError::Status {
+            what: "x".into(),
+            status,
+            messages: vec![],
+            retry_after: None,
+        };
+        assert_eq!(e(401).exit(), Exit::Auth);
+        assert_eq!(e(403).exit(), Exit::Auth);
+        assert_eq!(e(404).exit(), Exit::NotFound);
+        assert_eq!(e(422).exit(), Exit::Invalid);
+        assert_eq!(e(503).exit(), Exit::Network);
+        assert_eq!(e(429).exit(), Exit::Network);
+    }
+}

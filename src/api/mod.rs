@@ -1,0 +1,16 @@
+//! The ConnectyCube client: typed requests and serde models, with one place where
+//! responses are checked and `ApiError`s are made. It knows nothing of the local server.
+
+mod client;
+mod error;
+mod models;
+pub mod retry;
+
+pub use client::{Client, ClientConfig, LoginName, SessionCredentials};
+pub use error::{ApiError, StorageError};
+pub use models::{Blob, BlobObjectAccess, BlobPage, BlobRef, Session, User};
+
+/// The `CB-SDK` header value we send: polite, not required.
+pub fn sdk_header() -> String {
+    format!("cubeblob {}", env!("CARGO_PKG_VERSION"))
+}

@@ -1,0 +1,80 @@
+//! When and how long to wait before trying a safe request again: exponential backoff
+//! with jitter, honouring `Retry-After`.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+/// How many times to retry, and how long to wait between tries.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub retries: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    pub fn new(retries: u32) -> RetryPolicy {
+        RetryPolicy {
+            retries,
+            base: Duration::from_millis(250),
+            max: Duration::from_secs(8),
+        }
+    }
+
+    /// The wait before retry number `attempt` (from 0): the server's `Retry-After` when
+    /// it gave one (capped at a minute), else base·2^attempt with jitter, capped at max.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(after) = retry_after {
+            return after.min(Duration::from_secs(60));
+        }
+        let exp = self
+            .base
+            .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
+            .min(self.max);
+        let half = exp / 2;
+        half + rand::thread_rng().gen_range(Duration::ZERO..=half)
+    }
+}
+
+/// Whether a status is worth another try: 5xx and 429.
+pub fn retryable_status(status: u16) -> bool {
+    status == 429 || (500..600).contains(&status)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare for APIs and ignored).
+pub fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
+    let secs: u64 = value?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let p = RetryPolicy::new(5);
+        for attempt in 0..20 {
+            let d = p.delay(attempt, None);
+            let exp = (p.base * 2u32.pow(attempt.min(16))).min(p.max);
+            assert!(d >= exp / 2 && d <= exp, "attempt {attempt}: {d:?}");
+        }
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(3600))),
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn only_server_trouble_is_retried() {
+        assert!(retryable_status(503));
+        assert!(retryable_status(429));
+        assert!(!retryable_status(404));
+        assert!(!retryable_status(401));
+    }
+}

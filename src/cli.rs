@@ -1,0 +1,379 @@
+//! The command-line surface, as clap derive types. Parsing only records values;
+//! `commands::run` turns them into settings for the layers below.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success, 1 some items of a batch failed, 2 usage error, 3 network or server \
+error after retries, 4 authentication (no token, expired, forbidden), 5 not found, \
+6 validation or local input error, 130 interrupted.
+
+Environment: CUBEBLOB_TOKEN overrides the stored token. CUBEBLOB_APP_ID, CUBEBLOB_AUTH_KEY, \
+CUBEBLOB_LOGIN (or CUBEBLOB_EMAIL), CUBEBLOB_PASSWORD and CUBEBLOB_AUTH_SECRET let any \
+command create its own session (for CI) and re-create it when it expires.";
+
+/// cubeblob: upload, inspect, list, download, rename and delete ConnectyCube blobs.
+#[derive(Debug, Parser)]
+#[command(name = "cubeblob", version, about, after_long_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Base URL of the ConnectyCube API (enterprise hosts, or a local server)
+    #[arg(long, global = true, env = "CUBEBLOB_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Profile in the config file to read and store the token in
+    #[arg(long, global = true, env = "CUBEBLOB_PROFILE", default_value = "default", value_name = "NAME")]
+    pub profile: String,
+
+    /// Run against an embedded local server (data under the user's data folder); no account needed
+    #[arg(long, global = true, env = "CUBEBLOB_LOCAL")]
+    pub local: bool,
+
+    /// Print one JSON object per result line (JSON Lines) on stdout
+    #[arg(long, global = true, env = "CUBEBLOB_JSON")]
+    pub json: bool,
+
+    /// Print nothing but results and errors
+    #[arg(short, long, global = true, env = "CUBEBLOB_QUIET")]
+    pub quiet: bool,
+
+    /// How to show transfer progress on stderr
+    #[arg(long, global = true, env = "CUBEBLOB_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// When to use colour (NO_COLOR is honoured too)
+    #[arg(long, global = true, env = "CUBEBLOB_COLOR", value_enum, default_value_t = ColorMode::Auto)]
+    pub color: ColorMode,
+
+    /// Seconds to wait for a server to answer before giving up on a request
+    #[arg(long, global = true, env = "CUBEBLOB_TIMEOUT", default_value_t = 30, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// How many times to retry a safe request after a connection error, 5xx or 429
+    #[arg(long, global = true, env = "CUBEBLOB_RETRIES", default_value_t = 5, value_name = "N")]
+    pub retries: u32,
+
+    /// Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)
+    #[arg(long, global = true, env = "CUBEBLOB_ALLOW_INSECURE_HTTP")]
+    pub allow_insecure_http: bool,
+
+    /// Log each request and its answer on stderr (tokens and passwords redacted)
+    #[arg(short, long, global = true, env = "CUBEBLOB_VERBOSE")]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// Bars on a terminal, plain lines otherwise
+    Auto,
+    /// Always bars
+    Bar,
+    /// Plain timestamped lines
+    Plain,
+    /// No progress at all
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a session and store its token in the profile
+    #[command(after_long_help = "\
+Examples:
+  cubeblob login --app-id 123 --auth-key AbCd --login alice        (asks for the password)
+  printf '%s' \"$PASS\" | cubeblob login --app-id 123 --auth-key AbCd --email a@b.c --password-stdin
+  printf '%s' \"$TOKEN\" | cubeblob login --token-stdin")]
+    Login(LoginArgs),
+
+    /// Destroy the session on the server and forget the stored token
+    #[command(after_long_help = "Examples:\n  cubeblob logout\n  cubeblob --profile staging logout")]
+    Logout,
+
+    /// Show who the token belongs to, which API it is for, and when it expires
+    #[command(after_long_help = "Examples:\n  cubeblob whoami\n  cubeblob whoami --json | jq .user_id")]
+    Whoami,
+
+    /// Upload files (create the blob, send it to storage, declare it complete)
+    #[command(after_long_help = "\
+Examples:
+  cubeblob upload cat.jpg
+  cubeblob upload --public -j 8 assets/*.png
+  tar cz dist | cubeblob upload - --name dist.tar.gz --content-type application/gzip
+  cubeblob upload --json report.pdf | jq -r .uid")]
+    Upload(UploadArgs),
+
+    /// Show blob records by id (digits) or uid (hex)
+    #[command(after_long_help = "\
+Examples:
+  cubeblob info 46919
+  cubeblob info 763ef825ad8748239ed07def2c14555100 --url
+  cubeblob info --json 1 2 3")]
+    Info(InfoArgs),
+
+    /// List your blobs: one page, or every page with --all
+    #[command(after_long_help = "\
+Examples:
+  cubeblob list
+  cubeblob list --page 2 --per-page 50
+  cubeblob list --all | cut -f1,3
+  cubeblob list --all --json | jq -r 'select(.size > 1000000) | .id'")]
+    List(ListArgs),
+
+    /// Download blobs by id or uid to a file, a folder or stdout
+    #[command(after_long_help = "\
+Examples:
+  cubeblob download 46919
+  cubeblob download 46919 -o cat.jpg
+  cubeblob download 1 2 3 -o backup/
+  cubeblob download 46919 -o - | sha256sum
+  cubeblob download -c 46919            (resume an interrupted download)")]
+    Download(DownloadArgs),
+
+    /// Rename a blob
+    #[command(after_long_help = "Examples:\n  cubeblob rename 46919 kitten.jpg")]
+    Rename(RenameArgs),
+
+    /// Delete blobs by id
+    #[command(after_long_help = "\
+Examples:
+  cubeblob rm 46919
+  cubeblob rm --dry-run 1 2 3
+  cubeblob list --all | awk -F'\\t' '$3 ~ /\\.tmp$/ {print $1}' | xargs cubeblob rm")]
+    Rm(RmArgs),
+
+    /// Print a shell completion script
+    #[command(after_long_help = "\
+Examples:
+  cubeblob completions bash > ~/.local/share/bash-completion/completions/cubeblob
+  cubeblob completions zsh > \"${fpath[1]}/_cubeblob\"")]
+    Completions(CompletionsArgs),
+
+    /// Run the local ConnectyCube-compatible storage server
+    #[command(after_long_help = "\
+On start it prints one line on stdout that scripts can parse, for example:
+  url=http://127.0.0.1:8080 app_id=1 auth_key=local-auth-key login=demo password=...
+(with --json, the same as one JSON object). The password is printed only for the demo
+user it creates when no --user is given.
+
+Examples:
+  cubeblob serve
+  cubeblob serve --listen 127.0.0.1:0 --data /tmp/cb --user alice:secret --user bob:hunter2
+  cubeblob serve --token-ttl 5 --form-ttl 2 --max-size 1048576     (for tests)")]
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Application id from the ConnectyCube admin panel
+    #[arg(long, env = "CUBEBLOB_APP_ID", value_name = "ID")]
+    pub app_id: Option<u64>,
+
+    /// Application auth key
+    #[arg(long, env = "CUBEBLOB_AUTH_KEY", value_name = "KEY", hide_env_values = true)]
+    pub auth_key: Option<String>,
+
+    /// User login
+    #[arg(long, env = "CUBEBLOB_LOGIN", conflicts_with = "email", value_name = "LOGIN")]
+    pub login: Option<String>,
+
+    /// User email (instead of a login)
+    #[arg(long, env = "CUBEBLOB_EMAIL", value_name = "EMAIL")]
+    pub email: Option<String>,
+
+    /// Read the password from the first line of stdin instead of a prompt
+    #[arg(long, conflicts_with = "token_stdin")]
+    pub password_stdin: bool,
+
+    /// Store an existing token read from stdin instead of creating a session
+    #[arg(long)]
+    pub token_stdin: bool,
+
+    /// Sign the session request with the application's auth secret (legacy signature),
+    /// read from CUBEBLOB_AUTH_SECRET
+    #[arg(long)]
+    pub auth_secret: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// Files to upload; `-` reads stdin (needs --name)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Blob name (only with a single file; default: the file's name)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Content type (default: guessed from the name, else application/octet-stream)
+    #[arg(long, value_name = "MIME")]
+    pub content_type: Option<String>,
+
+    /// Make the blobs public: anyone with the URL can download them
+    #[arg(long, conflicts_with = "private")]
+    pub public: bool,
+
+    /// Make the blobs private (the default)
+    #[arg(long)]
+    pub private: bool,
+
+    /// How many files to upload at once
+    #[arg(short, long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+
+    /// Largest file to accept, in bytes
+    #[arg(long, default_value_t = 104_857_600, value_name = "BYTES")]
+    pub max_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Blob ids (digits) or uids (hex)
+    #[arg(required = true, value_name = "ID|UID")]
+    pub blobs: Vec<String>,
+
+    /// Add a presigned download URL
+    #[arg(long)]
+    pub url: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Page to show, from 1
+    #[arg(long, default_value_t = 1, value_name = "N", conflicts_with = "all")]
+    pub page: u64,
+
+    /// Blobs per page, 1 to 100
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub per_page: u64,
+
+    /// Every page, in order
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// Blob ids (digits) or uids (hex)
+    #[arg(required = true, value_name = "ID|UID")]
+    pub blobs: Vec<String>,
+
+    /// Target: a file for one blob, a folder for many, `-` for stdout
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Replace existing files
+    #[arg(long)]
+    pub force: bool,
+
+    /// Resume a partial download from its .part file
+    #[arg(short = 'c', long = "continue")]
+    pub resume: bool,
+
+    /// How many blobs to download at once
+    #[arg(short, long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// Blob id
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// The new name, 1 to 100 characters
+    #[arg(value_name = "NEW_NAME")]
+    pub new_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Blob ids
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Show what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// Serve the S3 endpoints on a second address (default: the same as --listen)
+    #[arg(long, value_name = "ADDR")]
+    pub s3_listen: Option<SocketAddr>,
+
+    /// Folder for the database and file contents (default: under the user's data folder)
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created
+    #[arg(long = "user", value_name = "LOGIN:PASSWORD")]
+    pub users: Vec<String>,
+
+    /// Application id to accept
+    #[arg(long, default_value_t = 1, value_name = "ID")]
+    pub app_id: u64,
+
+    /// Application auth key to accept
+    #[arg(long, default_value = "local-auth-key", value_name = "KEY")]
+    pub auth_key: String,
+
+    /// Application auth secret, for checking legacy signatures
+    #[arg(long, env = "CUBEBLOB_SERVE_AUTH_SECRET", default_value = "local-auth-secret",
+          hide_env_values = true, value_name = "SECRET")]
+    pub auth_secret: String,
+
+    /// Token lifetime in seconds; every call extends it again
+    #[arg(long, default_value_t = 7200, value_name = "SECS")]
+    pub token_ttl: u64,
+
+    /// Upload form lifetime in seconds
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub form_ttl: u64,
+
+    /// Largest upload accepted, in bytes
+    #[arg(long, default_value_t = 104_857_600, value_name = "BYTES")]
+    pub max_size: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,4 @@
+//! placeholder, being written
+pub async fn run(_ctx: &super::Context, _args: crate::cli::RmArgs) -> anyhow::Result<crate::exit::Exit> {
+    anyhow::bail!("not built yet")
+}

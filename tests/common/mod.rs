@@ -1,0 +1,140 @@
+//! Shared by the integration tests: a real `cubeblob serve` on a loopback port with its
+//! own data folder, and the built binary run with its own config folder.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Stdio};
+
+use tempfile::TempDir;
+
+/// The users every test server accepts.
+pub const ALICE: (&str, &str) = ("alice", "alice-password");
+pub const BOB: (&str, &str) = ("bob", "bob-password");
+pub const APP_ID: u64 = 1;
+pub const AUTH_KEY: &str = "local-auth-key";
+pub const AUTH_SECRET: &str = "local-auth-secret";
+
+/// A `cubeblob serve` child process; killed when dropped.
+pub struct TestServer {
+    child: Child,
+    /// The API base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// The data folder (database and files).
+    pub data: PathBuf,
+    _dir: Option<TempDir>,
+}
+
+impl TestServer {
+    /// A server with alice and bob, default settings.
+    pub fn start() -> TestServer {
+        Self::start_with(&[])
+    }
+
+    /// A server with alice and bob and extra `serve` options (`--token-ttl 2`, ...).
+    pub fn start_with(extra: &[&str]) -> TestServer {
+        let dir = TempDir::new().unwrap();
+        let data = dir.path().join("data");
+        let mut server = Self::start_in(&data, extra);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server on a data folder the caller keeps (to restart on the same data).
+    pub fn start_in(data: &Path, extra: &[&str]) -> TestServer {
+        let alice = format!("{}:{}", ALICE.0, ALICE.1);
+        let bob = format!("{}:{}", BOB.0, BOB.1);
+        let mut args = vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            data.to_str().unwrap(),
+            "--user",
+            &alice,
+            "--user",
+            &bob,
+        ];
+        args.extend_from_slice(extra);
+        let mut child = StdCommand::new(bin())
+            .args(&args)
+            .env_remove("CUBEBLOB_API_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start cubeblob serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("read the start line");
+        let url = start_line_field(&line, "url")
+            .unwrap_or_else(|| panic!("no url= in the start line: {line:?}"));
+        TestServer {
+            child,
+            url,
+            data: data.to_path_buf(),
+            _dir: None,
+        }
+    }
+
+    /// Stops the server (as SIGKILL would); the data folder stays.
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A value from the `key=value` start line of `cubeblob serve`.
+pub fn start_line_field(line: &str, key: &str) -> Option<String> {
+    line.split_whitespace()
+        .find_map(|pair| pair.strip_prefix(&format!("{key}=")))
+        .map(str::to_string)
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cubeblob"))
+}
+
+/// The binary with a private config folder and no `CUBEBLOB_*` from the caller's
+/// environment, pointed at `api_url`.
+pub fn cubeblob(config: &Path, api_url: &str) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(bin());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CUBEBLOB_") || key == "NO_COLOR" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("CUBEBLOB_CONFIG_DIR", config)
+        .env("CUBEBLOB_DATA_DIR", config.join("data"))
+        .env("CUBEBLOB_API_URL", api_url)
+        .timeout(std::time::Duration::from_secs(120));
+    cmd
+}
+
+/// A config folder logged in as `user` on `server`.
+pub fn logged_in(server: &TestServer, user: (&str, &str)) -> TempDir {
+    let config = TempDir::new().unwrap();
+    cubeblob(config.path(), &server.url)
+        .args([
+            "login",
+            "--app-id",
+            &APP_ID.to_string(),
+            "--auth-key",
+            AUTH_KEY,
+            "--login",
+            user.0,
+            "--password-stdin",
+        ])
+        .write_stdin(format!("{}\n", user.1))
+        .assert()
+        .success();
+    config
+}
