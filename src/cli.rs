@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
@@ -33,7 +35,13 @@ pub struct GlobalArgs {
     pub api_url: Option<String>,
 
     /// Profile in the config file to read and store the token in
-    #[arg(long, global = true, env = "CUBEBLOB_PROFILE", default_value = "default", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "CUBEBLOB_PROFILE",
+        default_value = "default",
+        value_name = "NAME"
+    )]
     pub profile: String,
 
     /// Run against an embedded local server (data under the user's data folder); no account needed
@@ -62,7 +70,13 @@ pub struct GlobalArgs {
     pub timeout: u64,
 
     /// How many times to retry a safe request after a connection error, 5xx or 429
-    #[arg(long, global = true, env = "CUBEBLOB_RETRIES", default_value_t = 5, value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "CUBEBLOB_RETRIES",
+        default_value_t = 5,
+        value_name = "N"
+    )]
     pub retries: u32,
 
     /// Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)
@@ -72,6 +86,37 @@ pub struct GlobalArgs {
     /// Log each request and its answer on stderr (tokens and passwords redacted)
     #[arg(short, long, global = true, env = "CUBEBLOB_VERBOSE")]
     pub verbose: bool,
+
+    /// Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line
+    #[arg(long, global = true, hide = true, num_args = 0..=1, default_missing_value = "",
+          value_parser = RefuseSecret(TOKEN_REFUSED))]
+    pub token: Option<String>,
+}
+
+const TOKEN_REFUSED: &str = "a token is never taken from the command line, where other \
+users can read it in the process list: set CUBEBLOB_TOKEN, or store it with \
+`cubeblob login --token-stdin`";
+
+const PASSWORD_REFUSED: &str = "a password is never taken from the command line, where \
+other users can read it in the process list: pipe it with `--password-stdin`, set \
+CUBEBLOB_PASSWORD, or let `cubeblob login` ask for it";
+
+/// The parser of a hidden option that exists only to refuse a secret with a helpful
+/// message. Its error never repeats the value.
+#[derive(Debug, Clone, Copy)]
+pub struct RefuseSecret(&'static str);
+
+impl TypedValueParser for RefuseSecret {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        _value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Err(clap::Error::raw(ErrorKind::ValueValidation, format!("{}\n", self.0)).with_cmd(cmd))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,11 +149,15 @@ Examples:
     Login(LoginArgs),
 
     /// Destroy the session on the server and forget the stored token
-    #[command(after_long_help = "Examples:\n  cubeblob logout\n  cubeblob --profile staging logout")]
+    #[command(
+        after_long_help = "Examples:\n  cubeblob logout\n  cubeblob --profile staging logout"
+    )]
     Logout,
 
     /// Show who the token belongs to, which API it is for, and when it expires
-    #[command(after_long_help = "Examples:\n  cubeblob whoami\n  cubeblob whoami --json | jq .user_id")]
+    #[command(
+        after_long_help = "Examples:\n  cubeblob whoami\n  cubeblob whoami --json | jq .user_id"
+    )]
     Whoami,
 
     /// Upload files (create the blob, send it to storage, declare it complete)
@@ -183,24 +232,42 @@ Examples:
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// Application id from the ConnectyCube admin panel
-    #[arg(long, env = "CUBEBLOB_APP_ID", value_name = "ID")]
+    #[arg(
+        long,
+        env = "CUBEBLOB_APP_ID",
+        value_name = "ID",
+        required_unless_present = "token_stdin"
+    )]
     pub app_id: Option<u64>,
 
     /// Application auth key
-    #[arg(long, env = "CUBEBLOB_AUTH_KEY", value_name = "KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CUBEBLOB_AUTH_KEY",
+        value_name = "KEY",
+        hide_env_values = true,
+        required_unless_present = "token_stdin"
+    )]
     pub auth_key: Option<String>,
 
     /// User login
-    #[arg(long, env = "CUBEBLOB_LOGIN", conflicts_with = "email", value_name = "LOGIN")]
+    #[arg(long, env = "CUBEBLOB_LOGIN", conflicts_with = "email", value_name = "LOGIN",
+          required_unless_present_any = ["email", "token_stdin"])]
     pub login: Option<String>,
 
     /// User email (instead of a login)
     #[arg(long, env = "CUBEBLOB_EMAIL", value_name = "EMAIL")]
     pub email: Option<String>,
 
-    /// Read the password from the first line of stdin instead of a prompt
+    /// Read the password from the first line of stdin (without it: CUBEBLOB_PASSWORD,
+    /// else a prompt on a terminal)
     #[arg(long, conflicts_with = "token_stdin")]
     pub password_stdin: bool,
+
+    /// Refused: passwords come from a prompt, stdin or CUBEBLOB_PASSWORD
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "",
+          value_parser = RefuseSecret(PASSWORD_REFUSED))]
+    pub password: Option<String>,
 
     /// Store an existing token read from stdin instead of creating a session
     #[arg(long)]
@@ -350,8 +417,13 @@ pub struct ServeArgs {
     pub auth_key: String,
 
     /// Application auth secret, for checking legacy signatures
-    #[arg(long, env = "CUBEBLOB_SERVE_AUTH_SECRET", default_value = "local-auth-secret",
-          hide_env_values = true, value_name = "SECRET")]
+    #[arg(
+        long,
+        env = "CUBEBLOB_SERVE_AUTH_SECRET",
+        default_value = "local-auth-secret",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
     pub auth_secret: String,
 
     /// Token lifetime in seconds; every call extends it again

@@ -23,7 +23,10 @@ fn the_readme_curl_walkthrough_runs_as_written() {
         .filter(|line| !line.starts_with("```"))
         .collect::<Vec<_>>()
         .join("\n");
-    assert!(script.contains("curl"), "the walk-through lost its commands");
+    assert!(
+        script.contains("curl"),
+        "the walk-through lost its commands"
+    );
 
     let server = TestServer::start();
     // The README's server listens on the fixed port 8080; ours on a free one.
@@ -44,8 +47,14 @@ fn the_readme_curl_walkthrough_runs_as_written() {
         "the walk-through failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
         output.status
     );
-    assert!(stdout.contains("<PostResponse>"), "no PostResponse: {stdout}");
-    assert!(stdout.contains("X-Amz-Signature="), "no presigned redirect URL: {stdout}");
+    assert!(
+        stdout.contains("<PostResponse>"),
+        "no PostResponse: {stdout}"
+    );
+    assert!(
+        stdout.contains("X-Amz-Signature="),
+        "no presigned redirect URL: {stdout}"
+    );
     assert!(stdout.trim_end().ends_with("round trip ok"), "{stdout}");
     assert_eq!(
         std::fs::read(dir.path().join("hello-copy.txt")).unwrap(),

@@ -53,7 +53,9 @@ impl ClientConfig {
             }
         }
         if url.host().is_none() {
-            return Err(InputError::Invalid(format!("the API URL `{text}` has no host")));
+            return Err(InputError::Invalid(format!(
+                "the API URL `{text}` has no host"
+            )));
         }
         Ok(url)
     }
@@ -201,7 +203,13 @@ impl Client {
     pub async fn create_session(&self, creds: &SessionCredentials) -> Result<Session, ApiError> {
         let body = session_body(creds);
         let resp = self
-            .call("create session", Method::POST, "/session", Some(body), Mode::Login)
+            .call(
+                "create session",
+                Method::POST,
+                "/session",
+                Some(body),
+                Mode::Login,
+            )
             .await?;
         let session: SessionEnvelope = decode("create session", resp).await?;
         let session = session.session;
@@ -225,13 +233,21 @@ impl Client {
         let resp = self
             .call("get session", Method::GET, "/session", None, Mode::Safe)
             .await?;
-        Ok(decode::<SessionEnvelope>("get session", resp).await?.session)
+        Ok(decode::<SessionEnvelope>("get session", resp)
+            .await?
+            .session)
     }
 
     /// `DELETE /session`.
     pub async fn delete_session(&self) -> Result<(), ApiError> {
-        self.call("delete session", Method::DELETE, "/session", None, Mode::Safe)
-            .await?;
+        self.call(
+            "delete session",
+            Method::DELETE,
+            "/session",
+            None,
+            Mode::Safe,
+        )
+        .await?;
         Ok(())
     }
 
@@ -246,7 +262,13 @@ impl Client {
     ) -> Result<Blob, ApiError> {
         let body = json!({"blob": {"content_type": content_type, "name": name, "public": public}});
         let resp = self
-            .call("create blob", Method::POST, "/blobs", Some(body), Mode::Create)
+            .call(
+                "create blob",
+                Method::POST,
+                "/blobs",
+                Some(body),
+                Mode::Create,
+            )
             .await?;
         Ok(decode::<BlobEnvelope>("create blob", resp).await?.blob)
     }
@@ -264,7 +286,13 @@ impl Client {
     pub async fn blob(&self, id: u64) -> Result<Blob, ApiError> {
         let what = format!("get blob {id}");
         let resp = self
-            .call(&what, Method::GET, &format!("/blobs/{id}"), None, Mode::Safe)
+            .call(
+                &what,
+                Method::GET,
+                &format!("/blobs/{id}"),
+                None,
+                Mode::Safe,
+            )
             .await?;
         Ok(decode::<BlobEnvelope>(&what, resp).await?.blob)
     }
@@ -277,7 +305,9 @@ impl Client {
         } else {
             format!("/blobs/{uid}/object")
         };
-        let resp = self.call(&what, Method::GET, &path, None, Mode::Safe).await?;
+        let resp = self
+            .call(&what, Method::GET, &path, None, Mode::Safe)
+            .await?;
         Ok(decode::<BlobEnvelope>(&what, resp).await?.blob)
     }
 
@@ -293,7 +323,9 @@ impl Client {
     pub async fn list_blobs(&self, page: u64, per_page: u64) -> Result<BlobPage, ApiError> {
         let what = format!("list page {page}");
         let path = format!("/blobs?page={page}&per_page={per_page}");
-        let resp = self.call(&what, Method::GET, &path, None, Mode::Safe).await?;
+        let resp = self
+            .call(&what, Method::GET, &path, None, Mode::Safe)
+            .await?;
         decode(&what, resp).await
     }
 
@@ -302,7 +334,13 @@ impl Client {
         let what = format!("rename blob {id}");
         let body = json!({"blob": {"name": name}});
         let resp = self
-            .call(&what, Method::PUT, &format!("/blobs/{id}"), Some(body), Mode::Safe)
+            .call(
+                &what,
+                Method::PUT,
+                &format!("/blobs/{id}"),
+                Some(body),
+                Mode::Safe,
+            )
             .await?;
         Ok(decode::<BlobEnvelope>(&what, resp).await?.blob)
     }
@@ -310,8 +348,14 @@ impl Client {
     /// `DELETE /blobs/{id}`. A 404 after a retry means an earlier try did it.
     pub async fn delete_blob(&self, id: u64) -> Result<(), ApiError> {
         let what = format!("delete blob {id}");
-        self.call(&what, Method::DELETE, &format!("/blobs/{id}"), None, Mode::Safe)
-            .await?;
+        self.call(
+            &what,
+            Method::DELETE,
+            &format!("/blobs/{id}"),
+            None,
+            Mode::Safe,
+        )
+        .await?;
         Ok(())
     }
 
@@ -319,7 +363,9 @@ impl Client {
     pub async fn download_location(&self, uid: &str) -> Result<Url, ApiError> {
         let what = format!("download blob {uid}");
         let path = format!("/blobs/{uid}/download");
-        let resp = self.call(&what, Method::GET, &path, None, Mode::Safe).await?;
+        let resp = self
+            .call(&what, Method::GET, &path, None, Mode::Safe)
+            .await?;
         let location = resp
             .headers()
             .get(reqwest::header::LOCATION)
@@ -386,7 +432,10 @@ impl Client {
             let retries_left = attempt < self.inner.retry.retries;
             match result {
                 Err(source) => {
-                    self.log_line(&format!("< {source} ({} ms)", started.elapsed().as_millis()));
+                    self.log_line(&format!(
+                        "< {source} ({} ms)",
+                        started.elapsed().as_millis()
+                    ));
                     let retry = match mode {
                         Mode::Safe | Mode::Login => true,
                         Mode::Create => source.is_connect(),
@@ -487,7 +536,11 @@ impl Client {
 
     fn log_request(&self, method: &Method, url: &Url, with_token: bool) {
         if self.inner.verbose {
-            let token = if with_token { " (CB-Token: <redacted>)" } else { "" };
+            let token = if with_token {
+                " (CB-Token: <redacted>)"
+            } else {
+                ""
+            };
             self.log_line(&format!("> {method} {}{token}", redact_url(url)));
         }
     }
@@ -566,7 +619,11 @@ pub(crate) fn redact_url(url: &Url) -> String {
                 k.to_ascii_lowercase().as_str(),
                 "token" | "x-amz-signature" | "signature"
             );
-            let value = if secret { "<redacted>".into() } else { v.into_owned() };
+            let value = if secret {
+                "<redacted>".into()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), value)
         })
         .collect();
@@ -613,7 +670,10 @@ mod tests {
     fn redacts_tokens_and_signatures_in_urls() {
         let url = Url::parse("http://h/blobs/ab?token=SECRET&X-Amz-Signature=SIG&a=1").unwrap();
         let shown = redact_url(&url);
-        assert!(!shown.contains("SECRET") && !shown.contains("SIG&"), "{shown}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("SIG&"),
+            "{shown}"
+        );
         assert!(shown.contains("a=1"));
     }
 

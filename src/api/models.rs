@@ -34,6 +34,7 @@ impl Blob {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RawObjectAccess")]
 pub struct BlobObjectAccess {
     #[serde(default)]
     pub id: Option<u64>,
@@ -47,8 +48,41 @@ pub struct BlobObjectAccess {
     #[serde(default)]
     pub params: Option<String>,
     /// A presigned GET (read access); the docs spell it `dowload_url`.
-    #[serde(default, alias = "dowload_url")]
+    #[serde(default)]
     pub download_url: Option<String>,
+}
+
+/// The wire form: a server may send both spellings of the download URL at once,
+/// which a serde alias would refuse as a duplicate field.
+#[derive(Deserialize)]
+struct RawObjectAccess {
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    blob_id: Option<u64>,
+    #[serde(default)]
+    expires: Option<String>,
+    #[serde(default)]
+    object_access_type: Option<String>,
+    #[serde(default)]
+    params: Option<String>,
+    #[serde(default)]
+    download_url: Option<String>,
+    #[serde(default)]
+    dowload_url: Option<String>,
+}
+
+impl From<RawObjectAccess> for BlobObjectAccess {
+    fn from(raw: RawObjectAccess) -> BlobObjectAccess {
+        BlobObjectAccess {
+            id: raw.id,
+            blob_id: raw.blob_id,
+            expires: raw.expires,
+            object_access_type: raw.object_access_type,
+            params: raw.params,
+            download_url: raw.download_url.or(raw.dowload_url),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -220,6 +254,10 @@ mod tests {
 
     #[test]
     fn accepts_both_spellings_of_download_url_and_string_sizes() {
+        let both = r#"{"blob": {"id": 1, "uid": "ab", "name": "n", "blob_object_access":
+            {"download_url": "http://s3/x", "dowload_url": "http://s3/x"}}}"#;
+        let blob: BlobEnvelope = serde_json::from_str(both).unwrap();
+        assert!(blob.blob.blob_object_access.unwrap().download_url.is_some());
         for key in ["download_url", "dowload_url"] {
             let body = format!(
                 r#"{{"blob": {{"id": 1, "uid": "ab", "name": "n", "size": "347",
@@ -228,7 +266,11 @@ mod tests {
             let blob: BlobEnvelope = serde_json::from_str(&body).unwrap();
             assert_eq!(blob.blob.size, Some(347));
             assert_eq!(
-                blob.blob.blob_object_access.unwrap().download_url.as_deref(),
+                blob.blob
+                    .blob_object_access
+                    .unwrap()
+                    .download_url
+                    .as_deref(),
                 Some("http://s3/x")
             );
         }

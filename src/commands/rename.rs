@@ -1,4 +1,50 @@
-//! placeholder, being written
-pub async fn run(_ctx: &super::Context, _args: crate::cli::RenameArgs) -> anyhow::Result<crate::exit::Exit> {
-    anyhow::bail!("not built yet")
+//! `cubeblob rename ID NEW_NAME`: the name is checked here first (1 to 100
+//! characters), so a bad one costs no request; then the updated record is printed.
+
+use anyhow::Result;
+
+use super::Context;
+use crate::api::BlobRef;
+use crate::cli::RenameArgs;
+use crate::exit::{Exit, InputError};
+use crate::output::{BlobRecord, BlobWriter, Layout};
+
+/// The API's limit, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+pub async fn run(ctx: &Context, args: RenameArgs) -> Result<Exit> {
+    let id = BlobRef::parse_id(&args.id)?;
+    check_name(&args.new_name)?;
+    let client = ctx.client().await?;
+    let blob = client.rename_blob(id, &args.new_name).await?;
+    let mut writer = BlobWriter::new(&ctx.out, Layout::Detail, false);
+    writer.write(BlobRecord::from(&blob).with_public_url(&client))?;
+    writer.finish(None)?;
+    Ok(Exit::Success)
+}
+
+fn check_name(name: &str) -> Result<(), InputError> {
+    let chars = name.chars().count();
+    if chars == 0 {
+        return Err(InputError::Invalid("the new name is empty".into()));
+    }
+    if chars > MAX_NAME_CHARS {
+        return Err(InputError::Invalid(format!(
+            "the new name has {chars} characters; the most a blob name may have is {MAX_NAME_CHARS}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_1_to_100_characters_pass() {
+        assert!(check_name("").is_err());
+        assert!(check_name("a").is_ok());
+        assert!(check_name(&"é".repeat(100)).is_ok());
+        assert!(check_name(&"a".repeat(101)).is_err());
+    }
 }

@@ -1,10 +1,225 @@
-//! placeholder, being written
-pub struct Context {
-    pub settings: super::Settings,
+//! The context every command runs in: the settings, the output printer, and the API
+//! client, built once on first use from `--local`, the environment or the profile.
+
+use anyhow::Result;
+use tokio::sync::{Mutex, OnceCell};
+use url::Url;
+
+use super::Settings;
+use crate::api::{ApiError, Client, ClientConfig, LoginName, SessionCredentials};
+use crate::config::ConfigFile;
+use crate::exit::InputError;
+use crate::output::Out;
+use crate::secret::Secret;
+
+/// The API used when neither `--api-url` nor the profile names one.
+pub const DEFAULT_API_URL: &str = "https://api.connectycube.com";
+
+/// Where the client's token comes from, for `whoami` and the `-v` log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// The profile's stored token.
+    Profile,
+    /// `CUBEBLOB_TOKEN`.
+    Environment,
+    /// A session the client creates from the `CUBEBLOB_*` credentials.
+    Credentials,
+    /// A session with the in-process local server.
+    Local,
 }
-impl Context {
-    pub fn new(settings: super::Settings) -> Context {
-        Context { settings }
+
+impl TokenSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Profile => "profile",
+            TokenSource::Environment => "environment",
+            TokenSource::Credentials => "credentials",
+            TokenSource::Local => "local",
+        }
     }
-    pub async fn close(&self) {}
+}
+
+/// The client and where its token came from.
+pub struct Connection {
+    pub client: Client,
+    pub source: TokenSource,
+}
+
+pub struct Context {
+    pub settings: Settings,
+    pub out: Out,
+    connection: OnceCell<Connection>,
+    /// The `--local` server, kept running until `close`.
+    local: Mutex<Option<crate::server::RunningServer>>,
+}
+
+impl Context {
+    pub fn new(settings: Settings) -> Context {
+        Context {
+            out: Out::new(&settings),
+            settings,
+            connection: OnceCell::new(),
+            local: Mutex::new(None),
+        }
+    }
+
+    /// The authenticated client, built on the first call and shared after.
+    pub async fn client(&self) -> Result<Client> {
+        Ok(self.connection().await?.client.clone())
+    }
+
+    pub async fn connection(&self) -> Result<&Connection> {
+        self.connection.get_or_try_init(|| self.connect()).await
+    }
+
+    /// Stops the `--local` server, if one was started.
+    pub async fn close(&self) {
+        if let Some(server) = self.local.lock().await.take() {
+            server.shutdown().await;
+        }
+    }
+
+    pub fn load_config(&self) -> Result<ConfigFile> {
+        ConfigFile::load()
+    }
+
+    /// `--api-url` (or `CUBEBLOB_API_URL`), else the profile's, else the default.
+    pub fn api_url(&self, config: &ConfigFile) -> Result<Url> {
+        let stored = config
+            .profile(&self.settings.profile)
+            .and_then(|p| p.api_url.as_deref());
+        let text = self
+            .settings
+            .api_url
+            .as_deref()
+            .or(stored)
+            .unwrap_or(DEFAULT_API_URL);
+        Ok(ClientConfig::parse_url(
+            text,
+            self.settings.allow_insecure_http,
+        )?)
+    }
+
+    pub fn client_config(&self, base_url: Url) -> ClientConfig {
+        ClientConfig {
+            base_url,
+            timeout: self.settings.timeout,
+            retries: self.settings.retries,
+            verbose: self.settings.verbose,
+        }
+    }
+
+    async fn connect(&self) -> Result<Connection> {
+        if self.settings.local {
+            return self.connect_local().await;
+        }
+        let config = self.load_config()?;
+        let url = self.api_url(&config)?;
+        let env_token = env_var("CUBEBLOB_TOKEN").map(Secret::new);
+        let stored = config
+            .profile(&self.settings.profile)
+            .and_then(|p| p.token.clone());
+        let (creds, missing) = env_credentials()?;
+        let (token, source) = match (env_token, stored, &creds) {
+            (Some(t), _, _) => (Some(t), TokenSource::Environment),
+            (None, Some(t), _) => (Some(t), TokenSource::Profile),
+            (None, None, Some(_)) => (None, TokenSource::Credentials),
+            (None, None, None) => {
+                let mut message = format!(
+                    "not logged in to `{url}` (profile `{}`)",
+                    self.settings.profile
+                );
+                if !missing.is_empty() {
+                    message.push_str(&format!(
+                        "; the CUBEBLOB_* credentials lack {}",
+                        missing.join(", ")
+                    ));
+                }
+                return Err(ApiError::NotLoggedIn(message).into());
+            }
+        };
+        let client = Client::new(self.client_config(url), token, creds)?;
+        client.log_line(&format!(
+            "* token: {} (profile `{}`)",
+            source.as_str(),
+            self.settings.profile
+        ));
+        Ok(Connection { client, source })
+    }
+
+    /// Starts the local server in this process and logs in to it as its demo user;
+    /// nothing is stored in the config.
+    async fn connect_local(&self) -> Result<Connection> {
+        use crate::server::{default_data_dir, RunningServer, ServerConfig};
+        let server = RunningServer::start(ServerConfig::local_default(default_data_dir())).await?;
+        let url = ClientConfig::parse_url(&server.base_url(), false)?;
+        let password = server
+            .demo_password()
+            .ok_or_else(|| anyhow::anyhow!("the local server has no demo user to log in as"))?;
+        let creds = SessionCredentials {
+            app_id: server.app_id(),
+            auth_key: Secret::new(server.auth_key()),
+            user: Some((
+                LoginName::Login(server.login().to_string()),
+                Secret::new(password),
+            )),
+            auth_secret: None,
+        };
+        *self.local.lock().await = Some(server);
+        let client = Client::new(self.client_config(url), None, Some(creds))?;
+        client.log_line("* token: a session with the local server");
+        Ok(Connection {
+            client,
+            source: TokenSource::Local,
+        })
+    }
+}
+
+/// A `CUBEBLOB_*` variable; set but empty counts as unset.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The session credentials of the environment, when complete; else the names of
+/// the variables that are missing, if any of them was set at all.
+pub fn env_credentials() -> Result<(Option<SessionCredentials>, Vec<&'static str>)> {
+    let app_id = env_var("CUBEBLOB_APP_ID");
+    let auth_key = env_var("CUBEBLOB_AUTH_KEY");
+    let name = env_var("CUBEBLOB_LOGIN")
+        .map(LoginName::Login)
+        .or_else(|| env_var("CUBEBLOB_EMAIL").map(LoginName::Email));
+    let password = env_var("CUBEBLOB_PASSWORD");
+    let (Some(app_id), Some(auth_key), Some(name), Some(password)) =
+        (&app_id, &auth_key, &name, &password)
+    else {
+        let any = app_id.is_some() || name.is_some() || password.is_some();
+        let mut missing = Vec::new();
+        if any {
+            for (var, set) in [
+                ("CUBEBLOB_APP_ID", app_id.is_some()),
+                ("CUBEBLOB_AUTH_KEY", auth_key.is_some()),
+                ("CUBEBLOB_LOGIN (or CUBEBLOB_EMAIL)", name.is_some()),
+                ("CUBEBLOB_PASSWORD", password.is_some()),
+            ] {
+                if !set {
+                    missing.push(var);
+                }
+            }
+        }
+        return Ok((None, missing));
+    };
+    let app_id = app_id.parse().map_err(|_| {
+        InputError::Invalid(format!(
+            "CUBEBLOB_APP_ID `{app_id}` is not an application id"
+        ))
+    })?;
+    Ok((
+        Some(SessionCredentials {
+            app_id,
+            auth_key: Secret::new(auth_key.clone()),
+            user: Some((name.clone(), Secret::new(password.clone()))),
+            auth_secret: env_var("CUBEBLOB_AUTH_SECRET").map(Secret::new),
+        }),
+        Vec::new(),
+    ))
 }

@@ -2,10 +2,17 @@
 //! piped, JSON Lines with `--json`), chatter and errors on stderr, progress rendering
 //! and the sanitising of names that come from the server.
 
+mod account;
+mod batch;
+mod blob;
 pub mod filename;
 pub mod human;
 pub mod progress;
 pub mod sanitize;
+
+pub use account::SessionRecord;
+pub use batch::Batch;
+pub use blob::{BlobRecord, BlobWriter, Layout};
 
 use std::io::{self, Write};
 

@@ -1,0 +1,357 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'cubeblob'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'cubeblob' {
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Create a session and store its token in the profile')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Destroy the session on the server and forget the stored token')
+            [CompletionResult]::new('whoami', 'whoami', [CompletionResultType]::ParameterValue, 'Show who the token belongs to, which API it is for, and when it expires')
+            [CompletionResult]::new('upload', 'upload', [CompletionResultType]::ParameterValue, 'Upload files (create the blob, send it to storage, declare it complete)')
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show blob records by id (digits) or uid (hex)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List your blobs: one page, or every page with --all')
+            [CompletionResult]::new('download', 'download', [CompletionResultType]::ParameterValue, 'Download blobs by id or uid to a file, a folder or stdout')
+            [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a blob')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete blobs by id')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the local ConnectyCube-compatible storage server')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cubeblob;login' {
+            [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Application id from the ConnectyCube admin panel')
+            [CompletionResult]::new('--auth-key', '--auth-key', [CompletionResultType]::ParameterName, 'Application auth key')
+            [CompletionResult]::new('--login', '--login', [CompletionResultType]::ParameterName, 'User login')
+            [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'User email (instead of a login)')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Refused: passwords come from a prompt, stdin or CUBEBLOB_PASSWORD')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin (without it: CUBEBLOB_PASSWORD, else a prompt on a terminal)')
+            [CompletionResult]::new('--token-stdin', '--token-stdin', [CompletionResultType]::ParameterName, 'Store an existing token read from stdin instead of creating a session')
+            [CompletionResult]::new('--auth-secret', '--auth-secret', [CompletionResultType]::ParameterName, 'Sign the session request with the application''s auth secret (legacy signature), read from CUBEBLOB_AUTH_SECRET')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;logout' {
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;whoami' {
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;upload' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Blob name (only with a single file; default: the file''s name)')
+            [CompletionResult]::new('--content-type', '--content-type', [CompletionResultType]::ParameterName, 'Content type (default: guessed from the name, else application/octet-stream)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many files to upload at once')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'How many files to upload at once')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest file to accept, in bytes')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--public', '--public', [CompletionResultType]::ParameterName, 'Make the blobs public: anyone with the URL can download them')
+            [CompletionResult]::new('--private', '--private', [CompletionResultType]::ParameterName, 'Make the blobs private (the default)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;info' {
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Add a presigned download URL')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;list' {
+            [CompletionResult]::new('--page', '--page', [CompletionResultType]::ParameterName, 'Page to show, from 1')
+            [CompletionResult]::new('--per-page', '--per-page', [CompletionResultType]::ParameterName, 'Blobs per page, 1 to 100')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every page, in order')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;download' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Target: a file for one blob, a folder for many, `-` for stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Target: a file for one blob, a folder for many, `-` for stdout')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many blobs to download at once')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'How many blobs to download at once')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace existing files')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Resume a partial download from its .part file')
+            [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Resume a partial download from its .part file')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;rename' {
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;rm' {
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be deleted, delete nothing')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;completions' {
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on; port 0 picks a free one')
+            [CompletionResult]::new('--s3-listen', '--s3-listen', [CompletionResultType]::ParameterName, 'Serve the S3 endpoints on a second address (default: the same as --listen)')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Folder for the database and file contents (default: under the user''s data folder)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created')
+            [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Application id to accept')
+            [CompletionResult]::new('--auth-key', '--auth-key', [CompletionResultType]::ParameterName, 'Application auth key to accept')
+            [CompletionResult]::new('--auth-secret', '--auth-secret', [CompletionResultType]::ParameterName, 'Application auth secret, for checking legacy signatures')
+            [CompletionResult]::new('--token-ttl', '--token-ttl', [CompletionResultType]::ParameterName, 'Token lifetime in seconds; every call extends it again')
+            [CompletionResult]::new('--form-ttl', '--form-ttl', [CompletionResultType]::ParameterName, 'Upload form lifetime in seconds')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest upload accepted, in bytes')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;help' {
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Create a session and store its token in the profile')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Destroy the session on the server and forget the stored token')
+            [CompletionResult]::new('whoami', 'whoami', [CompletionResultType]::ParameterValue, 'Show who the token belongs to, which API it is for, and when it expires')
+            [CompletionResult]::new('upload', 'upload', [CompletionResultType]::ParameterValue, 'Upload files (create the blob, send it to storage, declare it complete)')
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show blob records by id (digits) or uid (hex)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List your blobs: one page, or every page with --all')
+            [CompletionResult]::new('download', 'download', [CompletionResultType]::ParameterValue, 'Download blobs by id or uid to a file, a folder or stdout')
+            [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a blob')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete blobs by id')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the local ConnectyCube-compatible storage server')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cubeblob;help;login' {
+            break
+        }
+        'cubeblob;help;logout' {
+            break
+        }
+        'cubeblob;help;whoami' {
+            break
+        }
+        'cubeblob;help;upload' {
+            break
+        }
+        'cubeblob;help;info' {
+            break
+        }
+        'cubeblob;help;list' {
+            break
+        }
+        'cubeblob;help;download' {
+            break
+        }
+        'cubeblob;help;rename' {
+            break
+        }
+        'cubeblob;help;rm' {
+            break
+        }
+        'cubeblob;help;completions' {
+            break
+        }
+        'cubeblob;help;serve' {
+            break
+        }
+        'cubeblob;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,300 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_cubeblob_global_optspecs
+    string join \n api-url= profile= local json q/quiet progress= color= timeout= retries= allow-insecure-http v/verbose token= h/help V/version
+end
+
+function __fish_cubeblob_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_cubeblob_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_cubeblob_using_subcommand
+    set -l cmd (__fish_cubeblob_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -s V -l version -d 'Print version'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "login" -d 'Create a session and store its token in the profile'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "list" -d 'List your blobs: one page, or every page with --all'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rename" -d 'Rename a blob'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete blobs by id'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l app-id -d 'Application id from the ConnectyCube admin panel' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l auth-key -d 'Application auth key' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l login -d 'User login' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l email -d 'User email (instead of a login)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l password -d 'Refused: passwords come from a prompt, stdin or CUBEBLOB_PASSWORD' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l password-stdin -d 'Read the password from the first line of stdin (without it: CUBEBLOB_PASSWORD, else a prompt on a terminal)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l token-stdin -d 'Store an existing token read from stdin instead of creating a session'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l auth-secret -d 'Sign the session request with the application\'s auth secret (legacy signature), read from CUBEBLOB_AUTH_SECRET'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l name -d 'Blob name (only with a single file; default: the file\'s name)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l content-type -d 'Content type (default: guessed from the name, else application/octet-stream)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s j -l jobs -d 'How many files to upload at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l max-size -d 'Largest file to accept, in bytes' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l public -d 'Make the blobs public: anyone with the URL can download them'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l private -d 'Make the blobs private (the default)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l url -d 'Add a presigned download URL'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l page -d 'Page to show, from 1' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l per-page -d 'Blobs per page, 1 to 100' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l all -d 'Every page, in order'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s o -l output -d 'Target: a file for one blob, a folder for many, `-` for stdout' -r -F
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s j -l jobs -d 'How many blobs to download at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l force -d 'Replace existing files'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s c -l continue -d 'Resume a partial download from its .part file'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l dry-run -d 'Show what would be deleted, delete nothing'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l listen -d 'Address to listen on; port 0 picks a free one' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-listen -d 'Serve the S3 endpoints on a second address (default: the same as --listen)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l data -d 'Folder for the database and file contents (default: under the user\'s data folder)' -r -F
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l user -d 'A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l app-id -d 'Application id to accept' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l auth-key -d 'Application auth key to accept' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l auth-secret -d 'Application auth secret, for checking legacy signatures' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l token-ttl -d 'Token lifetime in seconds; every call extends it again' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l form-ttl -d 'Upload form lifetime in seconds' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l max-size -d 'Largest upload accepted, in bytes' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "login" -d 'Create a session and store its token in the profile'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "list" -d 'List your blobs: one page, or every page with --all'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "rename" -d 'Rename a blob'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "rm" -d 'Delete blobs by id'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
