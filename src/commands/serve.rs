@@ -1,4 +1,154 @@
-//! placeholder, being written by the server engineer
-pub async fn run(_ctx: &super::Context, _args: crate::cli::ServeArgs) -> anyhow::Result<crate::exit::Exit> {
-    anyhow::bail!("not built yet")
+//! `cubeblob serve`: run the local storage server until Ctrl-C or SIGTERM. Its one
+//! line on stdout tells scripts where it is and how to log in.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+
+use super::Context;
+use crate::cli::ServeArgs;
+use crate::exit::{Exit, InputError};
+use crate::server::{default_data_dir, RunningServer, ServerConfig};
+
+pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
+    let config = config_from(args)?;
+    let data_dir = config.data_dir.clone();
+    let server = RunningServer::start(config).await?;
+
+    print_start_line(&server, ctx.settings.json)?;
+    if !ctx.settings.quiet {
+        eprintln!(
+            "cubeblob: local server at {} (S3 at {}), data in `{}`",
+            server.base_url(),
+            server.s3_url(),
+            data_dir.display()
+        );
+        eprintln!(
+            "cubeblob: log in with `cubeblob --api-url {} login --app-id {} --auth-key {} --login {}`",
+            server.base_url(),
+            server.app_id(),
+            server.auth_key(),
+            server.login()
+        );
+        eprintln!("cubeblob: press Ctrl-C to stop");
+    }
+
+    stop_requested().await?;
+    if !ctx.settings.quiet {
+        eprintln!("cubeblob: stopping, finishing requests in flight");
+    }
+    server.shutdown().await;
+    Ok(Exit::Success)
+}
+
+fn config_from(args: ServeArgs) -> Result<ServerConfig> {
+    let users = args
+        .users
+        .iter()
+        .map(|spec| parse_user(spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (what, secs) in [
+        ("--token-ttl", args.token_ttl),
+        ("--form-ttl", args.form_ttl),
+    ] {
+        if secs == 0 {
+            return Err(InputError::Invalid(format!("`{what}` must be at least 1 second")).into());
+        }
+    }
+    Ok(ServerConfig {
+        listen: args.listen,
+        s3_listen: args.s3_listen,
+        data_dir: args.data.unwrap_or_else(default_data_dir),
+        users,
+        app_id: args.app_id,
+        auth_key: args.auth_key,
+        auth_secret: args.auth_secret,
+        token_ttl: Duration::from_secs(args.token_ttl),
+        form_ttl: Duration::from_secs(args.form_ttl),
+        max_size: args.max_size,
+    })
+}
+
+/// `LOGIN:PASSWORD`, split at the first colon (passwords may hold colons).
+fn parse_user(spec: &str) -> Result<(String, String), InputError> {
+    match spec.split_once(':') {
+        Some((login, password)) if !login.is_empty() && !password.is_empty() => {
+            Ok((login.to_string(), password.to_string()))
+        }
+        _ => Err(InputError::Invalid(format!(
+            "`--user` takes LOGIN:PASSWORD, got `{}`",
+            spec.split(':').next().unwrap_or_default().escape_debug()
+        ))),
+    }
+}
+
+/// `url=... s3_url=... app_id=... auth_key=... login=...[ password=...]`, or the
+/// same as one JSON object; flushed, for the script reading it.
+fn print_start_line(server: &RunningServer, json: bool) -> Result<()> {
+    let line = if json {
+        let mut value = serde_json::json!({
+            "url": server.base_url(),
+            "s3_url": server.s3_url(),
+            "app_id": server.app_id(),
+            "auth_key": server.auth_key(),
+            "login": server.login(),
+        });
+        if let Some(password) = server.demo_password() {
+            value["password"] = password.into();
+        }
+        value.to_string()
+    } else {
+        let mut line = format!(
+            "url={} s3_url={} app_id={} auth_key={} login={}",
+            server.base_url(),
+            server.s3_url(),
+            server.app_id(),
+            server.auth_key(),
+            server.login()
+        );
+        if let Some(password) = server.demo_password() {
+            line.push_str(&format!(" password={password}"));
+        }
+        line
+    };
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
+
+async fn stop_requested() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.context("cannot listen for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_split_at_the_first_colon() {
+        assert_eq!(
+            parse_user("alice:pa:ss").unwrap(),
+            ("alice".to_string(), "pa:ss".to_string())
+        );
+        assert!(parse_user("alice").is_err());
+        assert!(parse_user(":pw").is_err());
+        assert!(parse_user("alice:").is_err());
+        // The password is never echoed back in the error.
+        assert!(!parse_user("alice").unwrap_err().to_string().contains("pw"));
+    }
 }

@@ -1,1 +1,333 @@
-//! (being written)
+//! The local ConnectyCube-compatible storage server: the API of CONTRACT.md and an
+//! S3 endpoint for its upload forms and download URLs, over SQLite and a folder of
+//! files. `cubeblob serve` runs it as a process; `--local` runs it in-process.
+
+mod auth;
+mod blob_input;
+mod blobs;
+mod body;
+mod data;
+mod db;
+mod errors;
+mod password;
+mod range;
+mod routes;
+mod s3;
+mod sigv4;
+mod state;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use data::DataDir;
+use db::Db;
+use state::AppState;
+
+/// The login of the user made when no users are configured.
+const DEMO_LOGIN: &str = "demo";
+
+/// Token and form lifetimes are capped, so that expiry dates stay within what the
+/// clock arithmetic and the 4-digit years of the wire formats can hold.
+const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
+/// Everything the server needs to start.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Address of the API; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Address of the S3 endpoint; `None` serves it on the API's listener.
+    pub s3_listen: Option<SocketAddr>,
+    /// The database and file contents.
+    pub data_dir: PathBuf,
+    /// Login and password of each user to create or update; none makes a demo user.
+    pub users: Vec<(String, String)>,
+    /// The application id sessions must name.
+    pub app_id: u64,
+    /// The application auth key sessions must carry.
+    pub auth_key: String,
+    /// Key of legacy session signatures.
+    pub auth_secret: String,
+    /// Token lifetime; every authenticated call extends it again. At most ten years.
+    pub token_ttl: Duration,
+    /// How long an upload form stays valid. At most ten years.
+    pub form_ttl: Duration,
+    /// The largest upload accepted, in bytes.
+    pub max_size: u64,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Passwords and the auth secret never reach logs.
+        let logins: Vec<&str> = self.users.iter().map(|(login, _)| login.as_str()).collect();
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("s3_listen", &self.s3_listen)
+            .field("data_dir", &self.data_dir)
+            .field("users", &logins)
+            .field("app_id", &self.app_id)
+            .field("auth_key", &self.auth_key)
+            .field("auth_secret", &"<redacted>")
+            .field("token_ttl", &self.token_ttl)
+            .field("form_ttl", &self.form_ttl)
+            .field("max_size", &self.max_size)
+            .finish()
+    }
+}
+
+impl ServerConfig {
+    /// A loopback server on a free port with a demo user and the defaults of
+    /// `cubeblob serve`: what `--local` runs.
+    pub fn local_default(data_dir: PathBuf) -> ServerConfig {
+        ServerConfig {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            s3_listen: None,
+            data_dir,
+            users: Vec::new(),
+            app_id: 1,
+            auth_key: "local-auth-key".to_string(),
+            auth_secret: "local-auth-secret".to_string(),
+            token_ttl: Duration::from_secs(2 * 3600),
+            form_ttl: Duration::from_secs(3600),
+            max_size: 100 * 1024 * 1024,
+        }
+    }
+}
+
+/// `$CUBEBLOB_DATA_DIR` if set, else `cubeblob/server` under the user's data folder.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CUBEBLOB_DATA_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("cubeblob")
+        .join("server")
+}
+
+/// A started server. Dropping it stops it without waiting; `shutdown` waits.
+pub struct RunningServer {
+    base_url: String,
+    s3_url: String,
+    app_id: u64,
+    auth_key: String,
+    login: String,
+    demo_password: Option<String>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Opens the data folder, provisions the users, binds the listeners and serves.
+    pub async fn start(config: ServerConfig) -> Result<RunningServer> {
+        let setup = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || prepare(&config))
+                .await
+                .context("the server's set-up task failed")??
+        };
+
+        let api_listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on `{}`", config.listen))?;
+        let base_url = url_of(api_listener.local_addr()?);
+        let s3_listener = match config.s3_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on `{addr}`"))?,
+            ),
+            None => None,
+        };
+        let s3_url = match &s3_listener {
+            Some(listener) => url_of(listener.local_addr()?),
+            None => base_url.clone(),
+        };
+
+        let state = Arc::new(AppState {
+            app_id: config.app_id,
+            auth_key: config.auth_key.clone(),
+            auth_secret: config.auth_secret.clone(),
+            token_ttl: config.token_ttl.min(MAX_TTL),
+            form_ttl: config.form_ttl.min(MAX_TTL),
+            max_size: config.max_size,
+            db: setup.db,
+            data: setup.data,
+            keys: setup.keys,
+            s3_host: s3_url.trim_start_matches("http://").to_string(),
+            s3_port: match &s3_listener {
+                Some(listener) => Some(listener.local_addr()?.port()),
+                None => None,
+            },
+        });
+
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = vec![spawn_serve(
+            api_listener,
+            routes::api_app(Arc::clone(&state), s3_listener.is_none()),
+            stopped.clone(),
+        )];
+        if let Some(listener) = s3_listener {
+            tasks.push(spawn_serve(listener, routes::s3_app(state), stopped));
+        }
+        Ok(RunningServer {
+            base_url,
+            s3_url,
+            app_id: config.app_id,
+            auth_key: config.auth_key,
+            login: setup.login,
+            demo_password: setup.demo_password,
+            stop,
+            tasks,
+        })
+    }
+
+    /// The API base URL, `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// The S3 endpoint's base URL (the API's when they share a listener).
+    pub fn s3_url(&self) -> String {
+        self.s3_url.clone()
+    }
+
+    pub fn app_id(&self) -> u64 {
+        self.app_id
+    }
+
+    pub fn auth_key(&self) -> &str {
+        &self.auth_key
+    }
+
+    /// The first configured user's login, or the demo user's.
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+
+    /// The demo user's password, when no users were configured.
+    pub fn demo_password(&self) -> Option<&str> {
+        self.demo_password.as_deref()
+    }
+
+    /// Stops accepting connections and waits for requests in flight to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        // Without `shutdown`, still stop serving: the server must not outlive its handle.
+        let _ = self.stop.send(true);
+    }
+}
+
+fn spawn_serve(
+    listener: TcpListener,
+    app: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let signal = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        if let Err(err) = axum::serve(listener, app)
+            .with_graceful_shutdown(signal)
+            .await
+        {
+            eprintln!("cubeblob serve: the listener failed: {err}");
+        }
+    })
+}
+
+/// The URL clients should use for a bound address: a wildcard address is reached
+/// over loopback.
+fn url_of(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+struct Setup {
+    db: Db,
+    data: DataDir,
+    keys: sigv4::S3Keys,
+    login: String,
+    demo_password: Option<String>,
+}
+
+/// The blocking part of a start: folders, database, keys and users.
+fn prepare(config: &ServerConfig) -> Result<Setup> {
+    let data = DataDir::prepare(&config.data_dir)?;
+    let db = Db::open(&data.db_path())?;
+    let keys = data.s3_keys()?;
+    let now = chrono::Utc::now();
+    db.blocking(|c| db::delete_expired_sessions(c, now.timestamp_millis()))?;
+
+    let (users, demo_password) = if config.users.is_empty() {
+        let password = data.demo_password(DEMO_LOGIN)?;
+        (
+            vec![(DEMO_LOGIN.to_string(), password.clone())],
+            Some(password),
+        )
+    } else {
+        (config.users.clone(), None)
+    };
+    for (login, password) in &users {
+        if login.is_empty() || password.is_empty() {
+            bail!("a user needs a login and a password (LOGIN:PASSWORD)");
+        }
+        db.blocking(|c| {
+            // Rehash only when the password changed, so restarts stay quick.
+            let current = db::user_by_login(c, login)?;
+            if current.is_some_and(|u| password::verify(password, &u.password_hash)) {
+                return Ok(());
+            }
+            db::upsert_user(c, login, &password::hash(password), now.timestamp())
+        })?;
+    }
+    Ok(Setup {
+        db,
+        data,
+        keys,
+        login: users[0].0.clone(),
+        demo_password,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let mut config = ServerConfig::local_default(PathBuf::from("/tmp/x"));
+        config.users.push(("alice".into(), "hunter2".into()));
+        let shown = format!("{config:?}");
+        assert!(shown.contains("alice"));
+        assert!(!shown.contains("hunter2") && !shown.contains("local-auth-secret"));
+    }
+
+    #[test]
+    fn wildcard_addresses_are_reached_over_loopback() {
+        assert_eq!(
+            url_of("0.0.0.0:8080".parse().unwrap()),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(url_of("[::]:8080".parse().unwrap()), "http://[::1]:8080");
+        assert_eq!(url_of("10.1.2.3:80".parse().unwrap()), "http://10.1.2.3:80");
+    }
+}

@@ -1,0 +1,366 @@
+//! The `/blobs` API: create (with a signed upload form), complete, info, object
+//! (with a presigned GET), download (301 to it), list, rename and delete. Users own
+//! their blobs: others may read and download public ones, and touch nothing else.
+
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use serde_json::{json, Map, Value};
+
+use super::auth::Caller;
+use super::blob_input::{
+    check_content_type, check_name, new_uid, page_param, parse_id, parse_ref, query_param, BlobRef,
+    PER_PAGE_DEFAULT, PER_PAGE_MAX,
+};
+use super::body::{self, lenient_bool, lenient_u64};
+use super::db::{self, BlobRow, NewBlob};
+use super::errors::{json_response, ApiError};
+use super::sigv4::{self, FormSpec};
+use super::state::{iso, now, AppState, SharedState, BUCKET, DOWNLOAD_URL_SECS};
+
+/// The segment of `/blobs/{x}`; a path that axum cannot decode names nothing.
+fn segment(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(p)| p).map_err(|_| ApiError::NotFound)
+}
+
+async fn find(state: &AppState, blob: BlobRef) -> Result<BlobRow, ApiError> {
+    let row = state
+        .db
+        .call(move |c| match blob {
+            BlobRef::Id(id) => db::blob_by_id(c, id),
+            BlobRef::Uid(uid) => db::blob_by_uid(c, &uid),
+        })
+        .await?;
+    row.ok_or(ApiError::NotFound)
+}
+
+/// Reading: public blobs for any session, private ones for their owner.
+fn may_read(caller: &Caller, blob: &BlobRow) -> Result<(), ApiError> {
+    let session = caller.session()?;
+    if blob.public || session.user_id == Some(blob.owner_id) {
+        Ok(())
+    } else if session.user_id.is_none() {
+        Err(ApiError::NeedUser)
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// Changing: the owner only.
+fn may_write(caller: &Caller, blob: &BlobRow) -> Result<(), ApiError> {
+    if caller.user_id()? == blob.owner_id {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// Downloading: anyone for a public blob, even without a token; the owner otherwise.
+fn may_download(caller: &Caller, blob: &BlobRow) -> Result<(), ApiError> {
+    if blob.public {
+        Ok(())
+    } else {
+        may_write(caller, blob)
+    }
+}
+
+fn blob_json(blob: &BlobRow) -> Value {
+    json!({
+        "id": blob.id,
+        "uid": blob.uid,
+        "content_type": blob.content_type,
+        "name": blob.name,
+        "size": blob.size,
+        "public": blob.public,
+        "created_at": iso(blob.created_at),
+        "updated_at": iso(blob.updated_at),
+        "blob_status": blob.is_complete().then_some("complete"),
+        "set_completed_at": blob.completed_at.map(iso),
+    })
+}
+
+fn empty_ok() -> Response {
+    StatusCode::OK.into_response()
+}
+
+/// `POST /blobs`: 201 with the record and its upload form.
+pub async fn create(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let owner_id = caller.user_id()?;
+    let params = body::parse(&headers, &bytes)?;
+    let fields = body::section(&params, "blob");
+    let name = check_name(fields.get("name"), true)?.unwrap_or_default();
+    let content_type = check_content_type(fields.get("content_type"), true)?.unwrap_or_default();
+    let public = lenient_bool(fields.get("public"))
+        .map_err(|_| ApiError::invalid("public", "is invalid"))?
+        .unwrap_or(false);
+
+    let created = now();
+    // The TTL is capped at start-up, so this cannot overflow.
+    let form_expires = created + chrono::Duration::from_std(state.form_ttl).unwrap_or_default();
+    let uid = new_uid();
+    let blob = {
+        let (uid, content_type) = (uid.clone(), content_type.clone());
+        let (at, form_expires_at) = (created.timestamp(), form_expires.timestamp());
+        state
+            .db
+            .call(move |c| {
+                let new = NewBlob {
+                    uid: &uid,
+                    owner_id,
+                    name: &name,
+                    content_type: &content_type,
+                    public,
+                    form_expires_at,
+                    now: at,
+                };
+                db::insert_blob(c, &new)
+            })
+            .await?
+    };
+    let form = sigv4::post_form(
+        &state.keys,
+        &FormSpec {
+            bucket: BUCKET,
+            key: &uid,
+            content_type: &content_type,
+            acl: if public { "public-read" } else { "private" },
+            now: created,
+            expires: form_expires,
+        },
+    );
+    let mut value = blob_json(&blob);
+    value["blob_object_access"] = json!({
+        "id": blob.id,
+        "blob_id": blob.id,
+        "expires": iso(blob.form_expires_at),
+        "object_access_type": "Write",
+        "params": sigv4::form_url(&state.upload_url(&headers), &form),
+    });
+    Ok(json_response(StatusCode::CREATED, &json!({"blob": value})))
+}
+
+/// `PUT|POST /blobs/{id}/complete`, with any of the SDKs' bodies; 200, empty.
+pub async fn complete(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&segment(path)?)?;
+    caller.user_id()?;
+    let params = body::parse(&headers, &bytes)?;
+    // The declared size is checked for form but not trusted: the stored object's wins.
+    lenient_u64(body::section(&params, "blob").get("size"))
+        .map_err(|_| ApiError::invalid("size", "is not a number"))?;
+    let blob = find(&state, BlobRef::Id(id)).await?;
+    may_write(&caller, &blob)?;
+    if blob.object_size.is_none() {
+        return Err(ApiError::invalid(
+            "base",
+            "the file has not been uploaded yet",
+        ));
+    }
+    let at = now().timestamp();
+    state.db.call(move |c| db::complete_blob(c, id, at)).await?;
+    Ok(empty_ok())
+}
+
+/// `GET /blobs/{x}`: the record for an id, a download for a uid.
+pub async fn show(
+    state: State<SharedState>,
+    caller: Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    match parse_ref(&segment(path)?) {
+        Some(BlobRef::Id(id)) => {
+            caller.session()?;
+            let blob = find(&state, BlobRef::Id(id)).await?;
+            may_read(&caller, &blob)?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"blob": blob_json(&blob)}),
+            ))
+        }
+        Some(uid) => redirect_to_object(&state, &caller, uid, &headers).await,
+        None => Err(ApiError::NotFound),
+    }
+}
+
+/// `GET /blobs/{uid}/download`: 301 to a presigned GET.
+pub async fn download(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let blob = parse_ref(&segment(path)?).ok_or(ApiError::NotFound)?;
+    redirect_to_object(&state, &caller, blob, &headers).await
+}
+
+async fn redirect_to_object(
+    state: &AppState,
+    caller: &Caller,
+    blob: BlobRef,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let blob = find(state, blob).await?;
+    may_download(caller, &blob)?;
+    if !blob.is_complete() {
+        return Err(ApiError::NotFound);
+    }
+    let url = download_url(state, &blob, headers);
+    let mut response = StatusCode::MOVED_PERMANENTLY.into_response();
+    let location = HeaderValue::from_str(&url).map_err(|err| ApiError::Internal(err.into()))?;
+    response.headers_mut().insert(header::LOCATION, location);
+    Ok(response)
+}
+
+fn download_url(state: &AppState, blob: &BlobRow, headers: &HeaderMap) -> String {
+    let host = state.s3_host_for(headers);
+    sigv4::presign_get(
+        &state.keys,
+        &format!("http://{host}"),
+        &host,
+        &state.object_path(&blob.uid),
+        now(),
+        DOWNLOAD_URL_SECS,
+    )
+}
+
+/// `GET /blobs/{uid}/object[?download_url=1]`
+pub async fn object(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller.session()?;
+    let blob = parse_ref(&segment(path)?).ok_or(ApiError::NotFound)?;
+    let blob = find(&state, blob).await?;
+    may_read(&caller, &blob)?;
+    let wants_url = query_param(query.as_deref(), "download_url")
+        .is_some_and(|v| lenient_bool(Some(&Value::String(v))) == Ok(Some(true)));
+    let mut value = blob_json(&blob);
+    if wants_url && blob.is_complete() {
+        let url = download_url(&state, &blob, &headers);
+        let expires = now() + chrono::Duration::seconds(DOWNLOAD_URL_SECS as i64);
+        value["blob_object_access"] = json!({
+            "id": blob.id,
+            "blob_id": blob.id,
+            "expires": iso(expires.timestamp()),
+            "object_access_type": "Read",
+            "download_url": url,
+            // The vendor's docs spell it so; SDKs written from them look for it.
+            "dowload_url": url,
+        });
+    }
+    Ok(json_response(StatusCode::OK, &json!({"blob": value})))
+}
+
+/// `GET /blobs?page=&per_page=`: the caller's blobs in id order, each item wrapped.
+pub async fn list(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let session = caller.session()?;
+    let page = page_param(query.as_deref(), "page", 1)?;
+    let per_page = page_param(query.as_deref(), "per_page", PER_PAGE_DEFAULT)?;
+    if per_page > PER_PAGE_MAX {
+        return Err(ApiError::invalid(
+            "per_page",
+            format!("must be less than or equal to {PER_PAGE_MAX}"),
+        ));
+    }
+    // An application session owns no blobs: its list is empty, not forbidden.
+    let (blobs, total) = match session.user_id {
+        Some(owner) => {
+            let offset = (page - 1).saturating_mul(per_page);
+            state
+                .db
+                .call(move |c| db::list_blobs(c, owner, per_page, offset))
+                .await?
+        }
+        None => (Vec::new(), 0),
+    };
+    let items: Vec<Value> = blobs
+        .iter()
+        .map(|b| json!({"blob": blob_json(b)}))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"current_page": page, "per_page": per_page, "total_entries": total, "items": items}),
+    ))
+}
+
+/// `PUT /blobs/{id}` with a new name and/or content type: 200 with the record.
+pub async fn update(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&segment(path)?)?;
+    caller.user_id()?;
+    let params = body::parse(&headers, &bytes)?;
+    let fields: &Map<String, Value> = body::section(&params, "blob");
+    let name = check_name(fields.get("name"), false)?;
+    let content_type = check_content_type(fields.get("content_type"), false)?;
+    let blob = find(&state, BlobRef::Id(id)).await?;
+    may_write(&caller, &blob)?;
+    let at = now().timestamp();
+    let updated = state
+        .db
+        .call(move |c| {
+            db::update_blob(c, id, name.as_deref(), content_type.as_deref(), at)?;
+            db::blob_by_id(c, id)
+        })
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"blob": blob_json(&updated)}),
+    ))
+}
+
+/// `DELETE /blobs/{id}`: the record and its file; 200, empty.
+pub async fn delete(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&segment(path)?)?;
+    caller.user_id()?;
+    let blob = find(&state, BlobRef::Id(id)).await?;
+    may_write(&caller, &blob)?;
+    let file = state.data.object_path(&blob.uid);
+    state
+        .db
+        .call(move |c| {
+            // Under the database lock, like an upload landing, so the two cannot
+            // interleave and leave a file without a record.
+            db::delete_blob(c, id)?;
+            if let Some(file) = file {
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(empty_ok())
+}

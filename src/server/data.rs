@@ -1,0 +1,242 @@
+//! The data folder: `cubeblob.db`, object files under `objects/`, uploads in flight
+//! under `tmp/`, and two private files (0600): the S3 signing keys and the demo
+//! user's password, kept so that later starts on the same folder agree with earlier ones.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use rand::distributions::{Alphanumeric, DistString};
+use serde_json::{json, Value};
+
+use super::sigv4::S3Keys;
+
+const S3_KEYS_FILE: &str = "s3-credentials.json";
+const DEMO_FILE: &str = "demo-user.json";
+/// An upload in flight writes all the time; one untouched this long was abandoned.
+const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(3600);
+
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// Creates the folder layout, and clears uploads that a crash left half-written.
+    /// Only stale ones: another server (`serve` beside a `--local` command) may be
+    /// receiving into the same folder right now.
+    pub fn prepare(root: &Path) -> Result<DataDir> {
+        for dir in [root.to_path_buf(), root.join("objects"), root.join("tmp")] {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create the folder `{}`", dir.display()))?;
+        }
+        let tmp = root.join("tmp");
+        let entries =
+            std::fs::read_dir(&tmp).with_context(|| format!("cannot read `{}`", tmp.display()))?;
+        for entry in entries.flatten() {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_UPLOAD);
+            if stale {
+                // Best effort: a leftover we cannot remove does no harm.
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(DataDir {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.root.join("cubeblob.db")
+    }
+
+    /// Where an object lives. Uids are ours (hex), but a path is only ever made
+    /// from a checked one, so no name from a request can point outside the folder.
+    pub fn object_path(&self, uid: &str) -> Option<PathBuf> {
+        is_uid(uid).then(|| self.root.join("objects").join(uid))
+    }
+
+    /// A fresh name for an upload in flight.
+    pub fn temp_path(&self) -> PathBuf {
+        let name = Alphanumeric.sample_string(&mut rand::thread_rng(), 24);
+        self.root.join("tmp").join(format!("{name}.part"))
+    }
+
+    /// The S3 signing keys, made on the first start.
+    pub fn s3_keys(&self) -> Result<S3Keys> {
+        let path = self.root.join(S3_KEYS_FILE);
+        if let Some(value) = read_json(&path)? {
+            if let (Some(access_key), Some(secret)) = (
+                value["access_key_id"].as_str(),
+                value["secret_access_key"].as_str(),
+            ) {
+                return Ok(S3Keys {
+                    access_key: access_key.to_string(),
+                    secret: secret.to_string(),
+                });
+            }
+        }
+        let mut rng = rand::thread_rng();
+        let keys = S3Keys {
+            access_key: format!(
+                "CUBEBLOB{}",
+                Alphanumeric
+                    .sample_string(&mut rng, 12)
+                    .to_ascii_uppercase()
+            ),
+            secret: Alphanumeric.sample_string(&mut rng, 40),
+        };
+        write_private(
+            &path,
+            &json!({"access_key_id": keys.access_key, "secret_access_key": keys.secret}),
+        )?;
+        Ok(keys)
+    }
+
+    /// The demo user's password: read back, or made and kept on the first start.
+    pub fn demo_password(&self, login: &str) -> Result<String> {
+        let path = self.root.join(DEMO_FILE);
+        if let Some(value) = read_json(&path)? {
+            if let (Some(stored_login), Some(password)) =
+                (value["login"].as_str(), value["password"].as_str())
+            {
+                if stored_login == login && !password.is_empty() {
+                    return Ok(password.to_string());
+                }
+            }
+        }
+        let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);
+        write_private(&path, &json!({"login": login, "password": password}))?;
+        Ok(password)
+    }
+}
+
+/// Uids are lower-case hex, at most 64 characters.
+pub fn is_uid(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn read_json(path: &Path) -> Result<Option<Value>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+/// Writes a file only its owner can read, whole or not at all.
+fn write_private(path: &Path, value: &Value) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in `{}`", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    temp.write_all(value.to_string().as_bytes())?;
+    temp.as_file().sync_all()?;
+    temp.persist(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(())
+}
+
+/// A file being received; removed when dropped unless moved into place, so an
+/// upload that fails or is cut off leaves nothing behind.
+pub struct TempFile {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl TempFile {
+    pub fn new(path: PathBuf) -> TempFile {
+        TempFile { path, kept: false }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Moves the file to `target`, atomically replacing what was there.
+    pub fn persist(mut self, target: &Path) -> std::io::Result<()> {
+        std::fs::rename(&self.path, target)?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_kept_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::prepare(dir.path()).unwrap();
+        let keys = data.s3_keys().unwrap();
+        assert_eq!(data.s3_keys().unwrap().secret, keys.secret);
+        let password = data.demo_password("demo").unwrap();
+        assert_eq!(data.demo_password("demo").unwrap(), password);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(DEMO_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn object_paths_only_from_uids() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::prepare(dir.path()).unwrap();
+        assert!(data.object_path("0a1b00").is_some());
+        for bad in ["", "../x", "AB", "a/b", &"a".repeat(65)] {
+            assert!(data.object_path(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn temp_files_vanish_unless_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::prepare(dir.path()).unwrap();
+        let dropped = TempFile::new(data.temp_path());
+        std::fs::write(dropped.path(), b"x").unwrap();
+        let path = dropped.path().to_path_buf();
+        drop(dropped);
+        assert!(!path.exists());
+        let kept = TempFile::new(data.temp_path());
+        std::fs::write(kept.path(), b"y").unwrap();
+        let target = dir.path().join("objects").join("ab");
+        kept.persist(&target).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"y");
+        // A restart clears what a crash left in tmp/, but not uploads in flight.
+        let stale = data.temp_path();
+        let file = std::fs::File::create(&stale).unwrap();
+        let two_hours = std::time::Duration::from_secs(7200);
+        file.set_modified(std::time::SystemTime::now() - two_hours)
+            .unwrap();
+        let fresh = data.temp_path();
+        std::fs::write(&fresh, b"z").unwrap();
+        DataDir::prepare(dir.path()).unwrap();
+        assert!(!stale.exists());
+        assert!(fresh.exists());
+    }
+}

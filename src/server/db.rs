@@ -1,0 +1,442 @@
+//! The metadata store: users, sessions and blob records in SQLite (`DATA/cubeblob.db`).
+//! One connection behind a mutex, used from blocking threads for short statements;
+//! WAL and a busy timeout keep a second process on the same folder from failing.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context as _, Result};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    login TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token TEXT NOT NULL UNIQUE,
+    user_id INTEGER,               -- NULL for an application session
+    application_id INTEGER NOT NULL,
+    nonce INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, -- AUTOINCREMENT: ids of deleted blobs never come back
+    uid TEXT NOT NULL UNIQUE,
+    owner_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    public INTEGER NOT NULL,
+    size INTEGER,                  -- set by complete, from the stored object
+    object_size INTEGER,           -- set when an upload lands
+    object_md5 TEXT,
+    completed_at INTEGER,
+    form_expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blobs_by_owner ON blobs (owner_id, id);
+";
+
+/// The database handle shared by all requests.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Db> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the database `{}`", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)
+            .with_context(|| format!("cannot set up the database `{}`", path.display()))?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` with the connection on this thread: for set-up, before any request.
+    pub fn blocking<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        let mut guard = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+
+    /// Runs `f` with the connection on a blocking thread.
+    pub async fn call<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            // A panic elsewhere while holding the lock leaves SQLite consistent
+            // (statements are atomic), so a poisoned lock is still usable.
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .context("a database task failed")?
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub login: String,
+    pub password_hash: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn user_from(row: &Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        id: row.get("id")?,
+        login: row.get("login")?,
+        password_hash: row.get("password_hash")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+    })
+}
+
+pub fn user_by_login(conn: &Connection, login: &str) -> Result<Option<UserRow>> {
+    Ok(conn
+        .query_row("SELECT * FROM users WHERE login = ?1", [login], user_from)
+        .optional()?)
+}
+
+pub fn user_by_id(conn: &Connection, id: i64) -> Result<Option<UserRow>> {
+    Ok(conn
+        .query_row("SELECT * FROM users WHERE id = ?1", [id], user_from)
+        .optional()?)
+}
+
+/// Creates the user, or gives an existing one a new password hash.
+pub fn upsert_user(conn: &Connection, login: &str, password_hash: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO users (login, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (login) DO UPDATE SET password_hash = ?2, updated_at = ?3",
+        params![login, password_hash, now],
+    )?;
+    Ok(())
+}
+
+#[derive(Clone)]
+pub struct SessionRow {
+    pub id: i64,
+    pub token: String,
+    pub user_id: Option<i64>,
+    pub application_id: i64,
+    pub nonce: i64,
+    pub ts: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at_ms: i64,
+}
+
+impl std::fmt::Debug for SessionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a credential: never in logs.
+        f.debug_struct("SessionRow")
+            .field("id", &self.id)
+            .field("token", &"<redacted>")
+            .field("user_id", &self.user_id)
+            .field("application_id", &self.application_id)
+            .field("expires_at_ms", &self.expires_at_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+fn session_from(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: row.get("id")?,
+        token: row.get("token")?,
+        user_id: row.get("user_id")?,
+        application_id: row.get("application_id")?,
+        nonce: row.get("nonce")?,
+        ts: row.get("ts")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        expires_at_ms: row.get("expires_at_ms")?,
+    })
+}
+
+pub struct NewSession<'a> {
+    pub token: &'a str,
+    pub user_id: Option<i64>,
+    pub application_id: i64,
+    pub nonce: i64,
+    pub ts: i64,
+    pub now: i64,
+    pub expires_at_ms: i64,
+}
+
+pub fn insert_session(conn: &Connection, s: &NewSession<'_>) -> Result<SessionRow> {
+    conn.execute(
+        "INSERT INTO sessions (token, user_id, application_id, nonce, ts, created_at, updated_at, expires_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+        params![s.token, s.user_id, s.application_id, s.nonce, s.ts, s.now, s.expires_at_ms],
+    )?;
+    Ok(conn.query_row(
+        "SELECT * FROM sessions WHERE id = ?1",
+        [conn.last_insert_rowid()],
+        session_from,
+    )?)
+}
+
+/// The live session of `token`, its expiry pushed to `new_expiry_ms` (sliding
+/// expiry); `None` for an unknown or expired token, which is then forgotten.
+pub fn touch_session(
+    conn: &Connection,
+    token: &str,
+    now_ms: i64,
+    new_expiry_ms: i64,
+) -> Result<Option<SessionRow>> {
+    let Some(mut session) = conn
+        .query_row(
+            "SELECT * FROM sessions WHERE token = ?1",
+            [token],
+            session_from,
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    if session.expires_at_ms <= now_ms {
+        conn.execute("DELETE FROM sessions WHERE id = ?1", [session.id])?;
+        return Ok(None);
+    }
+    conn.execute(
+        "UPDATE sessions SET expires_at_ms = ?1, updated_at = ?2 WHERE id = ?3",
+        params![new_expiry_ms, now_ms / 1000, session.id],
+    )?;
+    session.expires_at_ms = new_expiry_ms;
+    session.updated_at = now_ms / 1000;
+    Ok(Some(session))
+}
+
+pub fn delete_session(conn: &Connection, token: &str) -> Result<()> {
+    conn.execute("DELETE FROM sessions WHERE token = ?1", [token])?;
+    Ok(())
+}
+
+pub fn delete_expired_sessions(conn: &Connection, now_ms: i64) -> Result<()> {
+    conn.execute("DELETE FROM sessions WHERE expires_at_ms <= ?1", [now_ms])?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct BlobRow {
+    pub id: i64,
+    pub uid: String,
+    pub owner_id: i64,
+    pub name: String,
+    pub content_type: String,
+    pub public: bool,
+    pub size: Option<i64>,
+    pub object_size: Option<i64>,
+    pub object_md5: Option<String>,
+    pub completed_at: Option<i64>,
+    pub form_expires_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl BlobRow {
+    pub fn is_complete(&self) -> bool {
+        self.completed_at.is_some()
+    }
+}
+
+fn blob_from(row: &Row<'_>) -> rusqlite::Result<BlobRow> {
+    Ok(BlobRow {
+        id: row.get("id")?,
+        uid: row.get("uid")?,
+        owner_id: row.get("owner_id")?,
+        name: row.get("name")?,
+        content_type: row.get("content_type")?,
+        public: row.get("public")?,
+        size: row.get("size")?,
+        object_size: row.get("object_size")?,
+        object_md5: row.get("object_md5")?,
+        completed_at: row.get("completed_at")?,
+        form_expires_at: row.get("form_expires_at")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+    })
+}
+
+pub struct NewBlob<'a> {
+    pub uid: &'a str,
+    pub owner_id: i64,
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub public: bool,
+    pub form_expires_at: i64,
+    pub now: i64,
+}
+
+pub fn insert_blob(conn: &Connection, b: &NewBlob<'_>) -> Result<BlobRow> {
+    conn.execute(
+        "INSERT INTO blobs (uid, owner_id, name, content_type, public, form_expires_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        params![b.uid, b.owner_id, b.name, b.content_type, b.public, b.form_expires_at, b.now],
+    )?;
+    blob_by_id(conn, conn.last_insert_rowid())?.context("the new blob record vanished")
+}
+
+pub fn blob_by_id(conn: &Connection, id: i64) -> Result<Option<BlobRow>> {
+    Ok(conn
+        .query_row("SELECT * FROM blobs WHERE id = ?1", [id], blob_from)
+        .optional()?)
+}
+
+pub fn blob_by_uid(conn: &Connection, uid: &str) -> Result<Option<BlobRow>> {
+    Ok(conn
+        .query_row("SELECT * FROM blobs WHERE uid = ?1", [uid], blob_from)
+        .optional()?)
+}
+
+/// One page of an owner's blobs in id order, and how many they have in all.
+pub fn list_blobs(
+    conn: &Connection,
+    owner_id: i64,
+    limit: u64,
+    offset: u64,
+) -> Result<(Vec<BlobRow>, u64)> {
+    let total: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM blobs WHERE owner_id = ?1",
+        [owner_id],
+        |row| row.get(0),
+    )?;
+    // SQLite integers are i64; a page past that is simply empty.
+    let (Ok(limit), Ok(offset)) = (i64::try_from(limit), i64::try_from(offset)) else {
+        return Ok((Vec::new(), total as u64));
+    };
+    let mut statement =
+        conn.prepare("SELECT * FROM blobs WHERE owner_id = ?1 ORDER BY id ASC LIMIT ?2 OFFSET ?3")?;
+    let rows = statement
+        .query_map(params![owner_id, limit, offset], blob_from)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total as u64))
+}
+
+pub fn update_blob(
+    conn: &Connection,
+    id: i64,
+    name: Option<&str>,
+    content_type: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE blobs SET name = COALESCE(?2, name), content_type = COALESCE(?3, content_type),
+         updated_at = ?4 WHERE id = ?1",
+        params![id, name, content_type, now],
+    )?;
+    Ok(())
+}
+
+/// Marks a blob complete with the size of the object it holds (the real size wins
+/// over the declared one). The first completion time is kept.
+pub fn complete_blob(conn: &Connection, id: i64, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE blobs SET size = object_size, completed_at = COALESCE(completed_at, ?2),
+         updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+/// Records a landed upload; false when the blob record is gone. A completed blob
+/// that is uploaded again takes the new size.
+pub fn record_object(conn: &Connection, uid: &str, size: u64, md5: &str, now: i64) -> Result<bool> {
+    let changed = conn.execute(
+        "UPDATE blobs SET object_size = ?2, object_md5 = ?3, updated_at = ?4,
+         size = CASE WHEN completed_at IS NULL THEN size ELSE ?2 END WHERE uid = ?1",
+        params![uid, size as i64, md5, now],
+    )?;
+    Ok(changed > 0)
+}
+
+pub fn delete_blob(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM blobs WHERE id = ?1", [id])? > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let conn = Arc::try_unwrap(db.conn).ok().unwrap().into_inner().unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn sessions_slide_and_expire() {
+        let (_dir, conn) = db();
+        upsert_user(&conn, "alice", "h1", 1).unwrap();
+        upsert_user(&conn, "alice", "h2", 2).unwrap();
+        let alice = user_by_login(&conn, "alice").unwrap().unwrap();
+        assert_eq!(alice.password_hash, "h2");
+        let new = NewSession {
+            token: "t",
+            user_id: Some(alice.id),
+            application_id: 1,
+            nonce: 1,
+            ts: 1,
+            now: 1,
+            expires_at_ms: 10_000,
+        };
+        insert_session(&conn, &new).unwrap();
+        let touched = touch_session(&conn, "t", 9_000, 19_000).unwrap().unwrap();
+        assert_eq!(touched.expires_at_ms, 19_000);
+        assert!(touch_session(&conn, "t", 18_000, 28_000).unwrap().is_some());
+        assert!(touch_session(&conn, "t", 28_000, 38_000).unwrap().is_none());
+        assert!(
+            touch_session(&conn, "t", 1, 2).unwrap().is_none(),
+            "forgotten"
+        );
+    }
+
+    #[test]
+    fn blobs_complete_with_the_real_size() {
+        let (_dir, conn) = db();
+        let new = NewBlob {
+            uid: "ab00",
+            owner_id: 1,
+            name: "n",
+            content_type: "text/plain",
+            public: false,
+            form_expires_at: 5,
+            now: 1,
+        };
+        let blob = insert_blob(&conn, &new).unwrap();
+        assert!(record_object(&conn, "ab00", 7, "md5", 2).unwrap());
+        assert_eq!(blob_by_id(&conn, blob.id).unwrap().unwrap().size, None);
+        complete_blob(&conn, blob.id, 3).unwrap();
+        let done = blob_by_uid(&conn, "ab00").unwrap().unwrap();
+        assert_eq!((done.size, done.completed_at), (Some(7), Some(3)));
+        assert!(record_object(&conn, "ab00", 9, "md5b", 4).unwrap());
+        assert_eq!(blob_by_id(&conn, blob.id).unwrap().unwrap().size, Some(9));
+        assert!(!record_object(&conn, "zz00", 1, "x", 4).unwrap());
+        let (page, total) = list_blobs(&conn, 1, 10, 0).unwrap();
+        assert_eq!((page.len(), total), (1, 1));
+        assert!(delete_blob(&conn, blob.id).unwrap());
+        assert!(!delete_blob(&conn, blob.id).unwrap());
+    }
+}

@@ -1,0 +1,434 @@
+//! The local S3 endpoint: POST Object (the browser-style signed form) streamed to a
+//! temporary file with its MD5 and size checked on the way, and presigned GET/HEAD
+//! with byte ranges. Errors are S3's XML.
+
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartRejection};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use md5::{Digest, Md5};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+use tokio_util::io::ReaderStream;
+
+use super::data::TempFile;
+use super::db::{self, BlobRow};
+use super::errors::{xml_escape, xml_response, S3Error};
+use super::range::{self, Span};
+use super::sigv4;
+use super::state::{now, AppState, SharedState, BUCKET};
+
+/// S3 limits the fields before the file to 20 KB; ours are far smaller.
+const MAX_PRE_DATA: usize = 64 * 1024;
+const MAX_FIELDS: usize = 64;
+/// After a refusal, how much more of the body we read and discard so that the
+/// client, still sending, gets to read our answer instead of a reset connection.
+const DRAIN_LIMIT: u64 = 256 * 1024 * 1024;
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// `POST /{bucket}`: the upload form.
+pub async fn post_object(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let Ok(mut multipart) = multipart else {
+        return S3Error::malformed_post(
+            "The body of your POST request is not well-formed multipart/form-data.",
+        )
+        .into_response();
+    };
+    match receive(&state, &headers, &mut multipart).await {
+        Ok(response) => response,
+        Err(err) => {
+            drain(&mut multipart, DRAIN_LIMIT).await;
+            err.into_response()
+        }
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    multipart: &mut Multipart,
+) -> Result<Response, S3Error> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut pre_data = 0usize;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => {
+                return Err(S3Error::invalid_argument(
+                    "POST requires exactly one file upload per request.",
+                ))
+            }
+            Err(_) => return Err(cut_off()),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if name.eq_ignore_ascii_case("file") {
+            let form = sigv4::check_post_form(&state.keys, BUCKET, &fields, now())?;
+            let blob = find_blob(state, &form.key).await?;
+            let (min, max) = match form.length_range {
+                Some((min, max)) => (min, max.min(state.max_size)),
+                None => (0, state.max_size),
+            };
+            let landed = receive_file(state, &mut field, min, max).await?;
+            drop(field);
+            // The file must come last: the client's field order is part of what we test.
+            match multipart.next_field().await {
+                Ok(None) => {}
+                Ok(Some(after)) => {
+                    return Err(S3Error::invalid_argument(format!(
+                        "Fields after the file are not accepted: `{}` came after `file`. \
+                         Send the file as the last field of the form.",
+                        after.name().unwrap_or_default()
+                    )))
+                }
+                Err(_) => return Err(cut_off()),
+            }
+            let location = format!(
+                "http://{}{}",
+                state.s3_host_for(headers),
+                state.object_path(&blob.uid)
+            );
+            return store(
+                state,
+                blob,
+                landed,
+                &location,
+                form.success_action_status.as_deref(),
+            )
+            .await;
+        }
+        pre_data += name.len();
+        let value = read_value(&mut field, MAX_PRE_DATA.saturating_sub(pre_data)).await?;
+        pre_data += value.len();
+        if fields.len() >= MAX_FIELDS {
+            return Err(pre_data_too_large());
+        }
+        fields.push((name, value));
+    }
+}
+
+fn cut_off() -> S3Error {
+    S3Error::new(
+        StatusCode::BAD_REQUEST,
+        "IncompleteBody",
+        "The request body ended before the multipart form was complete.",
+    )
+}
+
+fn pre_data_too_large() -> S3Error {
+    // S3's own words, spelling included.
+    S3Error::new(
+        StatusCode::BAD_REQUEST,
+        "MaxPostPreDataLengthExceeded",
+        "Your POST request fields preceeding the upload file was too large.",
+    )
+}
+
+async fn read_value(field: &mut Field<'_>, room: usize) -> Result<String, S3Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|_| cut_off())? {
+        if bytes.len() + chunk.len() > room {
+            return Err(pre_data_too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| S3Error::invalid_argument("Form fields must be UTF-8."))
+}
+
+/// The blob record an upload is for: no record, no upload.
+async fn find_blob(state: &AppState, key: &str) -> Result<BlobRow, S3Error> {
+    let owned = key.to_string();
+    state
+        .db
+        .call(move |c| db::blob_by_uid(c, &owned))
+        .await?
+        .ok_or_else(|| {
+            S3Error::access_denied(format!("Access Denied: no blob has the key `{key}`"))
+        })
+}
+
+struct Landed {
+    temp: TempFile,
+    size: u64,
+    md5: String,
+}
+
+/// Streams the file part to a temporary file, with its MD5, refusing it past `max`.
+async fn receive_file(
+    state: &AppState,
+    field: &mut Field<'_>,
+    min: u64,
+    max: u64,
+) -> Result<Landed, S3Error> {
+    let temp = TempFile::new(state.data.temp_path());
+    let file = tokio::fs::File::create(temp.path()).await.map_err(|err| {
+        S3Error::from(anyhow::Error::from(err).context("cannot create an upload file"))
+    })?;
+    let mut writer = BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut md5 = Md5::new();
+    let mut size: u64 = 0;
+    while let Some(chunk) = field.chunk().await.map_err(|_| cut_off())? {
+        size += chunk.len() as u64;
+        if size > max {
+            // Read on to learn the proposed size, and so the client hears us.
+            let rest = drain_field(field, DRAIN_LIMIT).await;
+            return Err(too_large(size + rest, max));
+        }
+        md5.update(&chunk);
+        writer.write_all(&chunk).await.map_err(write_error)?;
+    }
+    writer.flush().await.map_err(write_error)?;
+    writer.into_inner().sync_data().await.map_err(write_error)?;
+    if size < min {
+        return Err(S3Error::new(
+            StatusCode::BAD_REQUEST,
+            "EntityTooSmall",
+            "Your proposed upload is smaller than the minimum allowed size",
+        )
+        .with("ProposedSize", size.to_string())
+        .with("MinSizeAllowed", min.to_string()));
+    }
+    Ok(Landed {
+        temp,
+        size,
+        md5: hex::encode(md5.finalize()),
+    })
+}
+
+fn write_error(err: std::io::Error) -> S3Error {
+    S3Error::from(anyhow::Error::from(err).context("cannot write an upload file"))
+}
+
+fn too_large(proposed: u64, max: u64) -> S3Error {
+    S3Error::new(
+        StatusCode::BAD_REQUEST,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed size",
+    )
+    .with("ProposedSize", proposed.to_string())
+    .with("MaxSizeAllowed", max.to_string())
+}
+
+/// Reads and drops the rest of a field, up to `limit` bytes; how many it read.
+async fn drain_field(field: &mut Field<'_>, limit: u64) -> u64 {
+    let mut read = 0u64;
+    while read < limit {
+        match field.chunk().await {
+            Ok(Some(chunk)) => read += chunk.len() as u64,
+            _ => break,
+        }
+    }
+    read
+}
+
+/// Reads and drops the rest of the form, up to `limit` bytes.
+async fn drain(multipart: &mut Multipart, limit: u64) {
+    let mut read = 0u64;
+    while read < limit {
+        match multipart.next_field().await {
+            Ok(Some(mut field)) => read += drain_field(&mut field, limit - read).await,
+            _ => return,
+        }
+    }
+}
+
+/// Moves a landed upload into place and records it, under the database lock so
+/// that a delete of the blob or another upload to it cannot interleave.
+async fn store(
+    state: &AppState,
+    blob: BlobRow,
+    landed: Landed,
+    location: &str,
+    success_status: Option<&str>,
+) -> Result<Response, S3Error> {
+    let target = state
+        .data
+        .object_path(&blob.uid)
+        .ok_or_else(|| S3Error::from(anyhow::anyhow!("a stored uid is not hex: {}", blob.uid)))?;
+    let Landed { temp, size, md5 } = landed;
+    let uid = blob.uid.clone();
+    let etag = md5.clone();
+    let at = now().timestamp();
+    let stored = state
+        .db
+        .call(move |c| {
+            if db::blob_by_uid(c, &uid)?.is_none() {
+                return Ok(false); // deleted meanwhile; `temp` goes with the closure
+            }
+            temp.persist(&target)?;
+            db::record_object(c, &uid, size, &md5, at)
+        })
+        .await?;
+    if !stored {
+        return Err(S3Error::no_such_key());
+    }
+    let mut response = match success_status {
+        Some("200") => StatusCode::OK.into_response(),
+        Some("201") => xml_response(
+            StatusCode::CREATED,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse><Location>{}</Location>\
+                 <Bucket>{BUCKET}</Bucket><Key>{}</Key><ETag>\"{etag}\"</ETag></PostResponse>",
+                xml_escape(location),
+                xml_escape(&blob.uid)
+            ),
+        ),
+        _ => StatusCode::NO_CONTENT.into_response(),
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        headers.insert(header::ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// `GET|HEAD /{bucket}/{key}` with a presigned query.
+pub async fn get_object(
+    State(state): State<SharedState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    key: Result<Path<String>, PathRejection>,
+) -> Response {
+    match serve_object(&state, &method, &uri, &headers, key).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn serve_object(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    key: Result<Path<String>, PathRejection>,
+) -> Result<Response, S3Error> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let verify = |signed_method: &str| {
+        sigv4::verify_presigned(
+            &state.keys,
+            signed_method,
+            uri.path(),
+            uri.query().unwrap_or(""),
+            header,
+            now(),
+        )
+    };
+    let verified = verify(method.as_str());
+    // A URL presigned for GET may also answer HEAD: clients probe sizes that way.
+    if verified.is_err() && method == Method::HEAD {
+        verify("GET")?;
+    } else {
+        verified?;
+    }
+
+    let Path(key) = key.map_err(|_| S3Error::no_such_key())?;
+    let blob = state
+        .db
+        .call(move |c| db::blob_by_uid(c, &key))
+        .await?
+        .filter(|b| b.object_size.is_some())
+        .ok_or_else(S3Error::no_such_key)?;
+    let path = state
+        .data
+        .object_path(&blob.uid)
+        .ok_or_else(S3Error::no_such_key)?;
+    let mut file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(S3Error::no_such_key())
+        }
+        Err(err) => {
+            return Err(anyhow::Error::from(err)
+                .context("cannot open an object")
+                .into())
+        }
+    };
+    let len = file
+        .metadata()
+        .await
+        .map_err(|err| S3Error::from(anyhow::Error::from(err)))?
+        .len();
+
+    let (status, start, count) = match range::parse(header("range").as_deref(), len) {
+        Span::Whole => (StatusCode::OK, 0, len),
+        Span::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        Span::Unsatisfiable => {
+            let mut response = S3Error::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "InvalidRange",
+                "The requested range is not satisfiable",
+            )
+            .with("RangeRequested", header("range").unwrap_or_default())
+            .with("ActualObjectSize", len.to_string())
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return Ok(response);
+        }
+    };
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|err| S3Error::from(anyhow::Error::from(err)))?;
+    }
+    let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), 64 * 1024));
+    let mut response = (status, body).into_response();
+    let out = response.headers_mut();
+    let content_type = HeaderValue::from_str(&blob.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    out.insert(header::CONTENT_TYPE, content_type);
+    out.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some(md5) = &blob.object_md5 {
+        if let Ok(value) = HeaderValue::from_str(&format!("\"{md5}\"")) {
+            out.insert(header::ETAG, value);
+        }
+    }
+    let modified = chrono::DateTime::from_timestamp(blob.updated_at, 0).unwrap_or_default();
+    if let Ok(value) =
+        HeaderValue::from_str(&modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+    {
+        out.insert(header::LAST_MODIFIED, value);
+    }
+    if status == StatusCode::PARTIAL_CONTENT {
+        let range = format!("bytes {start}-{}/{len}", start + count - 1);
+        if let Ok(value) = HeaderValue::from_str(&range) {
+            out.insert(header::CONTENT_RANGE, value);
+        }
+    }
+    Ok(response)
+}
+
+/// 405 on an S3 path, in S3's words.
+pub async fn method_not_allowed() -> Response {
+    S3Error::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+    )
+    .into_response()
+}
+
+/// 404 for any other path on a separate S3 listener.
+pub async fn no_such_bucket() -> Response {
+    S3Error::new(
+        StatusCode::NOT_FOUND,
+        "NoSuchBucket",
+        "The specified bucket does not exist",
+    )
+    .into_response()
+}
