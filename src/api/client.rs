@@ -107,6 +107,8 @@ struct AuthState {
 
 struct Inner {
     http: reqwest::Client,
+    /// `http` without the read timeout, for sending request bodies to storage.
+    upload_http: reqwest::Client,
     base: Url,
     timeout: Duration,
     retry: RetryPolicy,
@@ -130,16 +132,19 @@ impl Client {
         token: Option<Secret>,
         renew: Option<SessionCredentials>,
     ) -> anyhow::Result<Client> {
-        let http = reqwest::Client::builder()
-            .user_agent(super::sdk_header())
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.timeout)
-            .read_timeout(config.timeout)
-            .tcp_nodelay(true)
-            .build()?;
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(super::sdk_header())
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(config.timeout)
+                .tcp_nodelay(true)
+        };
+        let http = builder().read_timeout(config.timeout).build()?;
+        let upload_http = builder().build()?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                upload_http,
                 base: config.base_url,
                 timeout: config.timeout,
                 retry: RetryPolicy::new(config.retries),
@@ -158,6 +163,14 @@ impl Client {
     /// The HTTP client, for requests to the storage host. Never give it the token.
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    /// Like `http`, without a read timeout, for the S3 POST: reqwest starts counting
+    /// its read timeout when the request starts, so a large body on a slow link would
+    /// time out while its bytes are still flowing (seanmonstar/reqwest#2784). The
+    /// transfer engine keeps its own inactivity timeout instead. Never give it the token.
+    pub fn upload_http(&self) -> &reqwest::Client {
+        &self.inner.upload_http
     }
 
     pub fn base_url(&self) -> &Url {

@@ -24,6 +24,13 @@ pub enum ApiError {
         #[source]
         source: reqwest::Error,
     },
+    /// A transfer to or from storage made no progress for the allowed time.
+    #[error("{what} failed: no progress for {}s (`{url}`)", .after.as_secs())]
+    Stalled {
+        what: String,
+        url: String,
+        after: Duration,
+    },
     /// The server answered 2xx with a body we cannot read.
     #[error("{what}: unexpected answer from the server: {detail}")]
     Decode { what: String, detail: String },
@@ -58,7 +65,10 @@ pub struct StorageError {
 
 impl std::fmt::Display for StorageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status, self.code)?;
+        write!(f, "{}", self.status)?;
+        if !self.code.is_empty() {
+            write!(f, " {}", self.code)?;
+        }
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }
@@ -128,9 +138,10 @@ impl ApiError {
             },
             ApiError::NotLoggedIn(_) => Exit::Auth,
             ApiError::Storage { error, .. } if error.code == "EntityTooLarge" => Exit::Invalid,
-            ApiError::Transport { .. } | ApiError::Decode { .. } | ApiError::Storage { .. } => {
-                Exit::Network
-            }
+            ApiError::Transport { .. }
+            | ApiError::Stalled { .. }
+            | ApiError::Decode { .. }
+            | ApiError::Storage { .. } => Exit::Network,
         }
     }
 
@@ -154,6 +165,9 @@ impl ApiError {
             ApiError::Transport { source, .. } if source.is_timeout() => {
                 Some("raise the limit with `--timeout SECS`".into())
             }
+            ApiError::Stalled { .. } => Some(
+                "the link may be down or very slow; raise the limit with `--timeout SECS`".into(),
+            ),
             ApiError::Transport { url, .. } => Some(format!(
                 "check that the server at `{url}` is running and reachable, or pass `--api-url`"
             )),

@@ -7,7 +7,7 @@ mod models;
 pub mod retry;
 
 pub use client::{Client, ClientConfig, LoginName, SessionCredentials};
-pub use error::{ApiError, StorageError};
+pub use error::{xml_element, ApiError, StorageError};
 pub use models::{Blob, BlobObjectAccess, BlobPage, BlobRef, Session, User};
 
 /// The `CB-SDK` header value we send: polite, not required.

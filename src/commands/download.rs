@@ -1,4 +1,244 @@
-//! placeholder, being written
-pub async fn run(_ctx: &super::Context, _args: crate::cli::DownloadArgs) -> anyhow::Result<crate::exit::Exit> {
-    anyhow::bail!("not built yet")
+//! `cubeblob download ID|UID...`: where each blob goes is settled first (sanitised
+//! names, unique within the run, no silent overwrite), then the downloads run a few
+//! at a time with progress.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use super::Context;
+use crate::api::{Blob, BlobRef, Client};
+use crate::cli::DownloadArgs;
+use crate::exit::{Exit, InputError, Interrupted};
+use crate::output::filename::{sanitize, UniqueNames};
+use crate::output::progress::Renderer;
+use crate::output::sanitize::escape_for_terminal;
+use crate::output::{human, Batch, BlobRecord, Out};
+use crate::transfer::download::refuse_existing;
+use crate::transfer::{download, DownloadOptions, Downloaded, InterruptWatch, Target};
+
+/// One `--json` line: the blob record, where its bytes went, and their MD5.
+#[derive(Debug, Serialize)]
+struct Saved {
+    #[serde(flatten)]
+    blob: BlobRecord,
+    /// The file written, or `-` for stdout.
+    path: String,
+    md5: String,
+    /// Whether storage's ETag was an MD5 that the bytes matched.
+    md5_verified: bool,
+}
+
+/// Where `-o` sends the blobs.
+enum Destination {
+    Stdout,
+    /// The one blob goes to exactly this file.
+    File(PathBuf),
+    /// Each blob goes into this folder under its sanitised name.
+    Folder(PathBuf),
+}
+
+pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
+    let mut batch = Batch::new(args.blobs.len(), &ctx.out);
+    let mut refs = Vec::new();
+    for text in &args.blobs {
+        match BlobRef::parse(text) {
+            Ok(r) => refs.push(r),
+            Err(err) => batch.fail(err.into()),
+        }
+    }
+    if refs.is_empty() {
+        return batch.finish();
+    }
+    let destination = destination(&args)?;
+    if let Destination::File(path) = &destination {
+        if !args.force && path.exists() {
+            return Err(refuse_existing(path).into());
+        }
+    }
+    let options = DownloadOptions {
+        force: args.force,
+        resume: args.resume,
+    };
+    // Stdout takes one blob after the other, or their bytes would interleave.
+    let jobs = match destination {
+        Destination::Stdout => 1,
+        _ => args.jobs as usize,
+    };
+
+    let client = ctx.client().await?;
+    let watch = InterruptWatch::start();
+    let resolved = tokio::select! {
+        biased;
+        _ = watch.token().cancelled() => return Err(Interrupted.into()),
+        r = resolve_all(&client, refs, jobs) => r,
+    };
+    let mut names = UniqueNames::new();
+    let mut work = Vec::new();
+    for (blob_ref, result) in resolved {
+        let blob = match result {
+            Ok(blob) => blob,
+            Err(err) => {
+                batch.fail(err.context(format!("download `{blob_ref}`")));
+                continue;
+            }
+        };
+        let target = match &destination {
+            Destination::Stdout => Target::Stdout,
+            Destination::File(path) => Target::File(path.clone()),
+            Destination::Folder(folder) => {
+                let name = names.claim(&sanitize(&blob.name, &format!("blob-{}", blob.id)));
+                Target::File(folder.join(name))
+            }
+        };
+        if let Target::File(path) = &target {
+            if !args.force && path.exists() {
+                batch.fail(
+                    anyhow::Error::new(refuse_existing(path))
+                        .context(format!("download `{blob_ref}`")),
+                );
+                continue;
+            }
+        }
+        work.push((blob_ref, blob, target));
+    }
+
+    let total = work.iter().map(|(_, b, _)| b.size.unwrap_or(0)).sum();
+    let renderer = Renderer::new(ctx.settings.progress, "download", work.len(), total);
+    let mut results = futures_util::stream::iter(work)
+        .map(|(blob_ref, blob, target)| {
+            let (client, renderer, cancel) =
+                (client.clone(), renderer.clone(), watch.token().clone());
+            tokio::spawn(async move {
+                let result = download(&client, &blob, &target, options, &renderer, &cancel).await;
+                (blob_ref, blob, target, result)
+            })
+        })
+        .buffered(jobs);
+    while let Some(joined) = results.next().await {
+        let (blob_ref, blob, target, result) = joined.context("a download task failed")?;
+        match result {
+            Ok(done) => renderer.suspend(|| print(&ctx.out, &blob, &target, &done))?,
+            Err(err) if watch.is_interrupted() && err.chain().any(|c| c.is::<Interrupted>()) => {}
+            Err(err) => {
+                renderer.suspend(|| batch.fail(err.context(format!("download `{blob_ref}`"))))
+            }
+        }
+    }
+    renderer.finish();
+    if watch.is_interrupted() {
+        return Err(Interrupted.into());
+    }
+    batch.finish()
+}
+
+/// `-o`: stdout, a file for one blob, or a folder (made if missing) for many or when
+/// it names one; the current folder by default.
+fn destination(args: &DownloadArgs) -> Result<Destination> {
+    let Some(output) = &args.output else {
+        return Ok(Destination::Folder(PathBuf::from(".")));
+    };
+    if output.as_os_str() == "-" {
+        return Ok(Destination::Stdout);
+    }
+    let text = output.to_string_lossy();
+    let says_folder = text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR);
+    if output.is_dir() {
+        return Ok(Destination::Folder(output.clone()));
+    }
+    if says_folder || args.blobs.len() > 1 {
+        if output.exists() {
+            return Err(InputError::Invalid(format!(
+                "`{}` is a file, but {} blobs need a folder",
+                output.display(),
+                args.blobs.len()
+            ))
+            .into());
+        }
+        std::fs::create_dir_all(output)
+            .with_context(|| format!("cannot create the folder `{}`", output.display()))?;
+        return Ok(Destination::Folder(output.clone()));
+    }
+    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            return Err(InputError::Invalid(format!(
+                "the folder `{}` does not exist",
+                parent.display()
+            ))
+            .into());
+        }
+    }
+    Ok(Destination::File(output.clone()))
+}
+
+/// Each blob's record, in the order given, a few requests at a time.
+async fn resolve_all(
+    client: &Client,
+    refs: Vec<BlobRef>,
+    jobs: usize,
+) -> Vec<(BlobRef, Result<Blob>)> {
+    futures_util::stream::iter(refs)
+        .map(|blob_ref| async move {
+            let blob = client.resolve(&blob_ref).await.map_err(anyhow::Error::from);
+            (blob_ref, blob)
+        })
+        .buffered(jobs.max(1))
+        .collect()
+        .await
+}
+
+/// One result: a JSON line, a TSV line, or a line for a person. Nothing goes to
+/// stdout when the bytes themselves did.
+fn print(out: &Out, blob: &Blob, target: &Target, done: &Downloaded) -> std::io::Result<()> {
+    let path = match target {
+        Target::Stdout => {
+            out.status(&format!(
+                "downloaded {} ({}){}",
+                escape_for_terminal(&blob.name),
+                human::size(done.bytes),
+                verified(done)
+            ));
+            return Ok(());
+        }
+        Target::File(path) => path,
+    };
+    if out.json {
+        return out.json_line(&Saved {
+            blob: BlobRecord::from(blob),
+            path: path.display().to_string(),
+            md5: done.md5.clone(),
+            md5_verified: done.md5_verified,
+        });
+    }
+    if !out.tty {
+        return out.tsv_line(&[
+            blob.id.to_string(),
+            blob.uid.clone(),
+            path.display().to_string(),
+            done.bytes.to_string(),
+            done.md5.clone(),
+        ]);
+    }
+    out.data(&format!(
+        "downloaded {} -> {}  {}{}",
+        escape_for_terminal(&blob.name),
+        escape_for_terminal(&shown_path(path)),
+        human::size(done.bytes),
+        verified(done)
+    ))
+}
+
+fn verified(done: &Downloaded) -> &'static str {
+    if done.md5_verified {
+        ", MD5 verified"
+    } else {
+        ""
+    }
+}
+
+/// `./cat.jpg` reads better as `cat.jpg`.
+fn shown_path(path: &Path) -> String {
+    path.strip_prefix(".").unwrap_or(path).display().to_string()
 }

@@ -1,4 +1,286 @@
-//! placeholder, being written
-pub async fn run(_ctx: &super::Context, _args: crate::cli::UploadArgs) -> anyhow::Result<crate::exit::Exit> {
-    anyhow::bail!("not built yet")
+//! `cubeblob upload FILE... | -`: every input checked before any request, then the
+//! uploads run a few at a time with progress, each result printed as it lands.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use futures_util::StreamExt;
+use serde::Serialize;
+use tempfile::NamedTempFile;
+
+use super::Context;
+use crate::cli::UploadArgs;
+use crate::exit::{Exit, InputError, Interrupted};
+use crate::output::progress::Renderer;
+use crate::output::sanitize::escape_for_terminal;
+use crate::output::{human, Batch, BlobRecord, Out};
+use crate::transfer::{upload, InterruptWatch, UploadRequest};
+
+/// The service's limits on a blob name, in characters.
+const NAME_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
+
+/// One `--json` line: the blob record (with `public_url` for public blobs) and the
+/// local file it came from (`-` for stdin).
+#[derive(Debug, Serialize)]
+struct Uploaded {
+    #[serde(flatten)]
+    blob: BlobRecord,
+    file: String,
+}
+
+/// An input that passed the checks, ready to go.
+struct Ready {
+    req: UploadRequest,
+    /// How the input is named in messages: the path as given, or `stdin`.
+    shown: String,
+    /// The path as given (`-` for stdin), for `--json`.
+    file: String,
+    /// Holds stdin's bytes until the upload is done; the file goes with it.
+    _spool: Option<NamedTempFile>,
+}
+
+pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
+    check_options(&args)?;
+    let mut batch = Batch::new(args.files.len(), &ctx.out);
+    let mut ready = Vec::new();
+    for path in &args.files {
+        match prepare(path, &args).await {
+            Ok(r) => ready.push(r),
+            Err(err) => batch.fail(err.context(format!("upload `{}`", shown(path)))),
+        }
+    }
+    if ready.is_empty() {
+        return batch.finish();
+    }
+
+    let client = ctx.client().await?;
+    let watch = InterruptWatch::start();
+    let total = ready.iter().map(|r| r.req.size).sum();
+    let renderer = Renderer::new(ctx.settings.progress, "upload", ready.len(), total);
+    let mut results = futures_util::stream::iter(ready)
+        .map(|ready| {
+            let (client, renderer, cancel) =
+                (client.clone(), renderer.clone(), watch.token().clone());
+            tokio::spawn(async move {
+                let result = upload(&client, &ready.req, &renderer, &cancel).await;
+                (ready, result)
+            })
+        })
+        .buffer_unordered(args.jobs as usize);
+    while let Some(joined) = results.next().await {
+        let (ready, result) = joined.context("an upload task failed")?;
+        match result {
+            Ok(blob) => {
+                let record = BlobRecord::from(&blob).with_public_url(&client);
+                renderer.suspend(|| print(&ctx.out, record, &ready.file))?;
+            }
+            Err(err) if watch.is_interrupted() && is_interrupted(&err) => {}
+            Err(err) => {
+                renderer.suspend(|| batch.fail(err.context(format!("upload `{}`", ready.shown))))
+            }
+        }
+    }
+    renderer.finish();
+    if watch.is_interrupted() {
+        return Err(Interrupted.into());
+    }
+    batch.finish()
+}
+
+/// Option combinations that cannot work, whatever the files.
+fn check_options(args: &UploadArgs) -> Result<(), InputError> {
+    let stdin = args.files.iter().filter(|p| is_stdin(p)).count();
+    if args.name.is_some() && args.files.len() > 1 {
+        return Err(InputError::Invalid(
+            "`--name` names a single file; give one file, or drop `--name`".into(),
+        ));
+    }
+    if stdin > 1 {
+        return Err(InputError::Invalid(
+            "stdin (`-`) can be uploaded only once".into(),
+        ));
+    }
+    if stdin == 1 && args.name.is_none() {
+        return Err(InputError::Invalid(
+            "stdin has no file name\nhint: name the blob with `--name NAME`".into(),
+        ));
+    }
+    if let Some(ct) = &args.content_type {
+        let valid = ct.len() <= 255
+            && ct.contains('/')
+            && !ct
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() && c != ' ');
+        if !valid {
+            return Err(InputError::Invalid(format!(
+                "`{}` is not a content type (like `image/jpeg`)",
+                escape_for_terminal(ct)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The checks every input passes before any request: a readable regular file within the size limit,
+/// with a name the service takes. Stdin is spooled to a temporary file here, since
+/// the form needs the exact length before the first byte is sent.
+async fn prepare(path: &Path, args: &UploadArgs) -> Result<Ready> {
+    let (file, size, spool) = if is_stdin(path) {
+        let (spool, size) = spool_stdin(args.max_size).await?;
+        (spool.path().to_path_buf(), size, Some(spool))
+    } else {
+        let meta = tokio::fs::metadata(path).await.map_err(|e| {
+            invalid(format!(
+                "cannot read `{}`: {}",
+                path.display(),
+                io_reason(&e)
+            ))
+        })?;
+        if meta.is_dir() {
+            return Err(invalid(format!(
+                "`{}` is a folder, not a file",
+                path.display()
+            )));
+        }
+        if !meta.is_file() {
+            return Err(invalid(format!(
+                "`{}` is not a regular file",
+                path.display()
+            )));
+        }
+        tokio::fs::File::open(path).await.map_err(|e| {
+            invalid(format!(
+                "cannot read `{}`: {}",
+                path.display(),
+                io_reason(&e)
+            ))
+        })?;
+        (path.to_path_buf(), meta.len(), None)
+    };
+    if size > args.max_size {
+        return Err(invalid(format!(
+            "`{}` is {} bytes ({}), over the limit of {} bytes\nhint: the service takes at \
+             most 100 MiB per blob; `--max-size` sets the limit checked here",
+            shown(path),
+            size,
+            human::size(size),
+            args.max_size
+        )));
+    }
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "`{}` has no usable file name\nhint: name the blob with `--name NAME`",
+                    path.display()
+                ))
+            })?,
+    };
+    if !NAME_CHARS.contains(&name.chars().count()) {
+        return Err(invalid(format!(
+            "the blob name `{}` has {} characters; the service takes 1 to 100\nhint: choose \
+             another with `--name NAME`",
+            escape_for_terminal(&name),
+            name.chars().count()
+        )));
+    }
+    let content_type = args.content_type.clone().unwrap_or_else(|| {
+        mime_guess::from_path(&name)
+            .first_raw()
+            .unwrap_or("application/octet-stream")
+            .to_string()
+    });
+    Ok(Ready {
+        req: UploadRequest {
+            path: file,
+            size,
+            name,
+            content_type,
+            public: args.public,
+        },
+        shown: shown(path),
+        file: path.display().to_string(),
+        _spool: spool,
+    })
+}
+
+/// Copies stdin to a temporary file, stopping one byte past the limit.
+async fn spool_stdin(max_size: u64) -> Result<(NamedTempFile, u64)> {
+    // Blocking std I/O on the blocking pool: std's copy uses splice/sendfile where it can.
+    let (spool, size) = tokio::task::spawn_blocking(move || -> Result<(NamedTempFile, u64)> {
+        let mut spool = NamedTempFile::new().context("cannot create a temporary file for stdin")?;
+        let mut limited = std::io::stdin().lock().take(max_size + 1);
+        let size = std::io::copy(&mut limited, spool.as_file_mut()).context("cannot read stdin")?;
+        spool.as_file_mut().flush()?;
+        Ok((spool, size))
+    })
+    .await??;
+    if size > max_size {
+        return Err(invalid(format!(
+            "stdin holds more than the limit of {max_size} bytes\nhint: the service takes \
+             at most 100 MiB per blob; `--max-size` sets the limit checked here"
+        )));
+    }
+    Ok((spool, size))
+}
+
+/// One result: a JSON line, a TSV line, or a line for a person.
+fn print(out: &Out, record: BlobRecord, file: &str) -> std::io::Result<()> {
+    if out.json {
+        return out.json_line(&Uploaded {
+            blob: record,
+            file: file.to_string(),
+        });
+    }
+    if !out.tty {
+        let mut fields = record.tsv_fields(false);
+        fields.push(record.public_url.clone().unwrap_or_default());
+        return out.tsv_line(&fields);
+    }
+    let mut line = format!(
+        "uploaded {}  id {}  uid {}  {}  {}  {}",
+        escape_for_terminal(&record.name),
+        record.id,
+        record.uid,
+        human::size(record.size.unwrap_or(0)),
+        escape_for_terminal(record.content_type.as_deref().unwrap_or("-")),
+        if record.public { "public" } else { "private" },
+    );
+    if let Some(url) = &record.public_url {
+        line.push_str(&format!("  {url}"));
+    }
+    out.data(&line)
+}
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn shown(path: &Path) -> String {
+    if is_stdin(path) {
+        "stdin".into()
+    } else {
+        escape_for_terminal(&path.display().to_string())
+    }
+}
+
+fn invalid(message: String) -> anyhow::Error {
+    InputError::Invalid(message).into()
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn is_interrupted(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| c.is::<Interrupted>())
 }

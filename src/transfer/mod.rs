@@ -1,1 +1,17 @@
-//! placeholder
+//! The upload and download engines: streaming from and to disk, the exact multipart
+//! length, MD5 checks, retries, rollback of half-made records, resume and progress
+//! events. They print nothing; the commands render what they report.
+
+pub mod download;
+pub mod events;
+pub mod form;
+mod interrupt;
+pub mod multipart;
+mod sink;
+mod storage;
+pub mod upload;
+
+pub use download::{download, DownloadOptions, Downloaded, Target};
+pub use events::{Events, FileEvents, NoEvents};
+pub use interrupt::InterruptWatch;
+pub use upload::{upload, UploadRequest};

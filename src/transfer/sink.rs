@@ -1,0 +1,267 @@
+//! Where downloaded bytes go: a `.part` file (resumable, restartable) or stdout, written
+//! in bounded chunks on the blocking pool with the MD5 computed on the way.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use bytes::BytesMut;
+use md5::{Digest, Md5};
+use tokio::task::JoinHandle;
+
+/// Bytes gathered before one write: network chunks are small (often 8–16 KiB), and a
+/// hop to the blocking pool per chunk would cost more than the write.
+const FLUSH_AT: usize = 256 * 1024;
+
+enum Output {
+    File(File),
+    Stdout(io::Stdout),
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::File(f) => f.write(buf),
+            Output::Stdout(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::File(f) => f.flush(),
+            Output::Stdout(s) => s.flush(),
+        }
+    }
+}
+
+/// The output and the hash travel together to the blocking pool and back.
+struct Parts {
+    out: Output,
+    md5: Md5,
+}
+
+pub struct Sink {
+    /// `None` only while a write is in flight, or after one that was abandoned.
+    parts: Option<Parts>,
+    /// The write on its way; it holds the parts until done. One write runs while the
+    /// next chunk arrives from the network, so disk and MD5 time overlap the transfer.
+    pending: Option<JoinHandle<(Parts, io::Result<()>)>>,
+    buf: BytesMut,
+    /// Bytes handed to the output so far.
+    flushed: u64,
+}
+
+impl Sink {
+    /// A new, empty `.part` file (any old one is truncated).
+    pub async fn create(path: &Path) -> io::Result<Sink> {
+        let path = path.to_path_buf();
+        let file = blocking(move || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)
+        })
+        .await?;
+        Ok(Sink::new(Output::File(file), Md5::new(), 0))
+    }
+
+    /// An existing `.part` file to append to; its bytes are hashed first, since the MD5
+    /// check at the end covers the whole file.
+    pub async fn resume(path: &Path) -> io::Result<Sink> {
+        let path = path.to_path_buf();
+        let (file, md5, len) = blocking(move || {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)?;
+            let mut md5 = Md5::new();
+            let mut buf = vec![0u8; FLUSH_AT];
+            let mut len = 0u64;
+            loop {
+                let n = match file.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                md5.update(&buf[..n]);
+                len += n as u64;
+            }
+            Ok((file, md5, len))
+        })
+        .await?;
+        Ok(Sink::new(Output::File(file), md5, len))
+    }
+
+    pub fn stdout() -> Sink {
+        Sink::new(Output::Stdout(io::stdout()), Md5::new(), 0)
+    }
+
+    fn new(out: Output, md5: Md5, flushed: u64) -> Sink {
+        Sink {
+            parts: Some(Parts { out, md5 }),
+            pending: None,
+            buf: BytesMut::with_capacity(FLUSH_AT),
+            flushed,
+        }
+    }
+
+    /// Bytes taken so far, written or waiting.
+    pub fn len(&self) -> u64 {
+        self.flushed + self.buf.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the bytes taken so far can be thrown away (a file can; stdout cannot).
+    pub fn can_restart(&self) -> bool {
+        matches!(
+            self.parts,
+            Some(Parts {
+                out: Output::File(_),
+                ..
+            })
+        )
+    }
+
+    pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= FLUSH_AT {
+            self.start_flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Empties the file and the hash to start over from byte 0.
+    pub async fn restart(&mut self) -> io::Result<()> {
+        self.buf.clear();
+        self.flushed = 0;
+        self.run(|parts| {
+            parts.md5 = Md5::new();
+            match &mut parts.out {
+                Output::File(f) => {
+                    f.set_len(0)?;
+                    f.seek(SeekFrom::Start(0)).map(|_| ())
+                }
+                Output::Stdout(_) => Err(io::Error::other("stdout cannot start over")),
+            }
+        })
+        .await
+    }
+
+    /// Writes what is waiting, and waits for it.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        self.start_flush().await?;
+        self.settle().await
+    }
+
+    /// Hands what is waiting to the blocking pool once the write before it is done,
+    /// without waiting for this one.
+    async fn start_flush(&mut self) -> io::Result<()> {
+        self.settle().await?;
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = self.buf.split().freeze();
+        self.buf.reserve(FLUSH_AT);
+        self.flushed += chunk.len() as u64;
+        let mut parts = self.parts.take().ok_or_else(abandoned)?;
+        self.pending = Some(tokio::task::spawn_blocking(move || {
+            let result = parts.out.write_all(&chunk);
+            if result.is_ok() {
+                parts.md5.update(&chunk);
+            }
+            (parts, result)
+        }));
+        Ok(())
+    }
+
+    /// Waits for the write on its way, if any.
+    async fn settle(&mut self) -> io::Result<()> {
+        if let Some(pending) = self.pending.take() {
+            let (parts, result) = pending.await.map_err(io::Error::other)?;
+            self.parts = Some(parts);
+            result?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is waiting and gives the MD5 of everything. No fsync: like curl,
+    /// wget or `aws s3 cp`, the rename after verification is what keeps a half file
+    /// from ever carrying the target's name; durability is the file system's business,
+    /// and an fsync per file would cost a batch of downloads dearly.
+    pub async fn finish(mut self) -> io::Result<[u8; 16]> {
+        self.flush().await?;
+        let parts = self.parts.take().ok_or_else(abandoned)?;
+        blocking(move || {
+            let Parts { mut out, md5 } = parts;
+            out.flush()?;
+            Ok(md5.finalize().into())
+        })
+        .await
+    }
+
+    async fn run<F>(&mut self, f: F) -> io::Result<()>
+    where
+        F: FnOnce(&mut Parts) -> io::Result<()> + Send + 'static,
+    {
+        self.settle().await?;
+        let mut parts = self.parts.take().ok_or_else(abandoned)?;
+        let (parts, result) = blocking(move || {
+            let result = f(&mut parts);
+            Ok((parts, result))
+        })
+        .await?;
+        self.parts = Some(parts);
+        result
+    }
+}
+
+fn abandoned() -> io::Error {
+    io::Error::other("an earlier write was abandoned")
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn resumes_restarts_and_hashes_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.part");
+        let data: Vec<u8> = (0..FLUSH_AT * 3 + 5).map(|i| (i % 253) as u8).collect();
+        let mut sink = Sink::create(&path).await.unwrap();
+        sink.write(&data[..1000]).await.unwrap();
+        sink.flush().await.unwrap();
+        drop(sink);
+        let mut sink = Sink::resume(&path).await.unwrap();
+        assert_eq!(sink.len(), 1000);
+        for chunk in data[1000..].chunks(10_000) {
+            sink.write(chunk).await.unwrap();
+        }
+        assert_eq!(sink.len(), data.len() as u64);
+        let md5 = sink.finish().await.unwrap();
+        assert_eq!(md5, <[u8; 16]>::from(Md5::digest(&data)));
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+
+        let mut sink = Sink::resume(&path).await.unwrap();
+        sink.restart().await.unwrap();
+        sink.write(b"abc").await.unwrap();
+        let md5 = sink.finish().await.unwrap();
+        assert_eq!(md5, <[u8; 16]>::from(Md5::digest(b"abc")));
+        assert_eq!(std::fs::read(&path).unwrap(), b"abc");
+    }
+}

@@ -1,0 +1,173 @@
+//! What is left when things go wrong, against the real local server: an upload that
+//! storage refuses and one cut short by SIGINT leave no blob record and no partial
+//! file; and storage on its own port never sees the token.
+
+mod common;
+mod transfer_util;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{bin, cubeblob, logged_in, TestServer, ALICE};
+use serde_json::Value;
+use tempfile::TempDir;
+use transfer_util::{json_lines, names_in, random_file};
+
+fn blobs_on_server(config: &Path, server: &TestServer) -> Vec<Value> {
+    let out = cubeblob(config, &server.url)
+        .args(["--json", "list", "--all"])
+        .assert()
+        .success();
+    json_lines(&out.get_output().stdout)
+}
+
+#[test]
+fn an_upload_storage_refuses_leaves_no_record() {
+    // The server's storage takes 1 MB, the client's check allows 100 MiB.
+    let server = TestServer::start_with(&["--max-size", "1000000"]);
+    let config = logged_in(&server, ALICE);
+    let dir = TempDir::new().unwrap();
+    let file = random_file(dir.path(), "two-mb.bin", 2_000_000, 1);
+
+    let out = cubeblob(config.path(), &server.url)
+        .args(["upload"])
+        .arg(&file)
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("two-mb.bin"), "{stderr}");
+    assert!(stderr.contains("sending to storage failed"), "{stderr}");
+    assert!(stderr.contains("EntityTooLarge"), "{stderr}");
+    assert!(blobs_on_server(config.path(), &server).is_empty());
+}
+
+#[test]
+fn sigint_mid_upload_leaves_no_record_and_exits_130() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let dir = TempDir::new().unwrap();
+    let file = random_file(dir.path(), "big.bin", 104_857_600, 2);
+
+    let child = Command::new(bin())
+        .env("CUBEBLOB_CONFIG_DIR", config.path())
+        .env("CUBEBLOB_API_URL", &server.url)
+        .env_remove("CUBEBLOB_TOKEN")
+        .args(["--progress", "none", "upload"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the record exists, so the interrupt lands mid-transfer.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while blobs_on_server(config.path(), &server).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the upload never created its record"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        blobs_on_server(config.path(), &server).is_empty(),
+        "no record left"
+    );
+}
+
+#[test]
+fn sigint_mid_download_leaves_no_partial_file() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let dir = TempDir::new().unwrap();
+    let file = random_file(dir.path(), "big.bin", 104_857_600, 3);
+    let out = cubeblob(config.path(), &server.url)
+        .args(["--json", "upload"])
+        .arg(&file)
+        .assert()
+        .success();
+    let id = json_lines(&out.get_output().stdout)[0]["id"].to_string();
+    let target = dir.path().join("down");
+    std::fs::create_dir(&target).unwrap();
+
+    let child = Command::new(bin())
+        .env("CUBEBLOB_CONFIG_DIR", config.path())
+        .env("CUBEBLOB_API_URL", &server.url)
+        .env_remove("CUBEBLOB_TOKEN")
+        .args(["--progress", "none", "download", &id, "-o"])
+        .arg(&target)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let part = target.join("big.bin.part");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(Instant::now() < deadline, "the download never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(names_in(&target).is_empty(), "{:?}", names_in(&target));
+}
+
+#[test]
+fn storage_on_its_own_port_gets_no_token() {
+    let server = TestServer::start_with(&["--s3-listen", "127.0.0.1:0"]);
+    let config = logged_in(&server, ALICE);
+    let dir = TempDir::new().unwrap();
+    let file = random_file(dir.path(), "a.bin", 50_000, 4);
+
+    let up = cubeblob(config.path(), &server.url)
+        .args(["-v", "--json", "upload"])
+        .arg(&file)
+        .assert()
+        .success();
+    let id = json_lines(&up.get_output().stdout)[0]["id"].to_string();
+    let down = cubeblob(config.path(), &server.url)
+        .args(["-v", "download", &id, "-o"])
+        .arg(dir.path().join("b.bin"))
+        .assert()
+        .success();
+
+    let log = String::from_utf8_lossy(&up.get_output().stderr).to_string()
+        + &String::from_utf8_lossy(&down.get_output().stderr);
+    let requests: Vec<&str> = log.lines().filter(|l| l.starts_with("> ")).collect();
+    let (api, storage): (Vec<&str>, Vec<&str>) = requests
+        .iter()
+        .partition(|l| l.contains(&format!("{}/", server.url)));
+    assert_eq!(
+        storage.len(),
+        2,
+        "one POST and one GET on the storage port: {log}"
+    );
+    assert!(storage[0].starts_with("> POST ") && storage[1].starts_with("> GET "));
+    for line in &storage {
+        assert!(
+            !line.contains("CB-Token") && !line.contains("token="),
+            "{line}"
+        );
+    }
+    assert!(
+        api.iter().all(|l| l.contains("CB-Token: <redacted>")),
+        "{log}"
+    );
+}
