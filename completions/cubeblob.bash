@@ -699,7 +699,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__serve)
-            opts="-q -v -h --listen --s3-listen --data --user --app-id --auth-key --auth-secret --token-ttl --form-ttl --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --listen --s3-listen --data --user --app-id --auth-key --auth-secret --token-ttl --form-ttl --max-size --s3-endpoint --s3-bucket --s3-access-key --s3-secret-key --s3-region --s3-tamper --faults --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -742,6 +742,34 @@ _cubeblob() {
                     return 0
                     ;;
                 --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-access-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-tamper)
+                    COMPREPLY=($(compgen -W "content-type extra-field expired" -- "${cur}"))
+                    return 0
+                    ;;
+                --faults)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -268,6 +268,15 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l auth-secret 
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l token-ttl -d 'Token lifetime in seconds; every call extends it again' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l form-ttl -d 'Upload form lifetime in seconds' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l max-size -d 'Largest upload accepted, in bytes' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-endpoint -d 'Keep file contents in this S3-compatible store (SeaweedFS, MinIO, Amazon S3) instead of the data folder, e.g. http://127.0.0.1:8333' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-bucket -d 'The bucket of --s3-endpoint to keep file contents in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-access-key -d 'Access key id for --s3-endpoint (also from AWS_ACCESS_KEY_ID)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-secret-key -d 'Secret access key for --s3-endpoint; prefer the environment (also from AWS_SECRET_ACCESS_KEY), where other users cannot see it' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-region -d 'Signing region of --s3-endpoint' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-tamper -d 'Test aid: spoil every upload form handed out, so that storage refuses it' -r -f -a "content-type\t'A Content-Type other than the signed one'
+extra-field\t'A field the policy does not cover'
+expired\t'A policy that has already expired'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l faults -d 'Test aid: a JSON fault plan that makes chosen requests fail on purpose (error statuses, cut connections, delays) and can log every request' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'

@@ -138,6 +138,8 @@ pub enum ColorMode {
     Never,
 }
 
+// Parsed once per run and moved, never stored in bulk: boxing `ServeArgs` buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a session and store its token in the profile
@@ -437,6 +439,68 @@ pub struct ServeArgs {
     /// Largest upload accepted, in bytes
     #[arg(long, default_value_t = 104_857_600, value_name = "BYTES")]
     pub max_size: u64,
+
+    /// Keep file contents in this S3-compatible store (SeaweedFS, MinIO, Amazon S3)
+    /// instead of the data folder, e.g. http://127.0.0.1:8333
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "s3_bucket",
+        conflicts_with = "s3_listen"
+    )]
+    pub s3_endpoint: Option<String>,
+
+    /// The bucket of --s3-endpoint to keep file contents in
+    #[arg(long, value_name = "NAME", requires = "s3_endpoint")]
+    pub s3_bucket: Option<String>,
+
+    /// Access key id for --s3-endpoint (also from AWS_ACCESS_KEY_ID)
+    #[arg(
+        long,
+        env = "CUBEBLOB_S3_ACCESS_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub s3_access_key: Option<String>,
+
+    /// Secret access key for --s3-endpoint; prefer the environment (also from
+    /// AWS_SECRET_ACCESS_KEY), where other users cannot see it
+    #[arg(
+        long,
+        env = "CUBEBLOB_S3_SECRET_KEY",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub s3_secret_key: Option<String>,
+
+    /// Signing region of --s3-endpoint
+    #[arg(
+        long,
+        env = "CUBEBLOB_S3_REGION",
+        default_value = "us-east-1",
+        value_name = "REGION"
+    )]
+    pub s3_region: String,
+
+    /// Test aid: spoil every upload form handed out, so that storage refuses it
+    #[arg(long, hide = true, value_enum, value_name = "HOW")]
+    pub s3_tamper: Option<FormTamper>,
+
+    /// Test aid: a JSON fault plan that makes chosen requests fail on purpose
+    /// (error statuses, cut connections, delays) and can log every request
+    #[arg(long, hide = true, env = "CUBEBLOB_SERVE_FAULTS", value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+}
+
+/// How `serve --s3-tamper` spoils upload forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormTamper {
+    /// A Content-Type other than the signed one
+    ContentType,
+    /// A field the policy does not cover
+    ExtraField,
+    /// A policy that has already expired
+    Expired,
 }
 
 #[cfg(test)]

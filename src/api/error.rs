@@ -102,15 +102,50 @@ pub fn xml_element(body: &str, tag: &str) -> Option<String> {
     let close = format!("</{tag}>");
     let start = body.find(&open)? + open.len();
     let end = body[start..].find(&close)? + start;
-    Some(
-        body[start..end]
-            .trim()
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
+    Some(decode_entities(body[start..end].trim()))
+}
+
+/// XML's five named entities and numeric references, in one pass. Go's encoding/xml
+/// writes `"` as `&#34;`, so SeaweedFS and MinIO send `<ETag>&#34;…&#34;</ETag>`; read
+/// as text, such an ETag is no MD5, and the upload's checksum went unchecked.
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let entity = rest.find(';').filter(|&end| end <= 10).and_then(|end| {
+            let c = match &rest[1..end] {
+                "quot" => '"',
+                "apos" => '\'',
+                "lt" => '<',
+                "gt" => '>',
+                "amp" => '&',
+                other => {
+                    let number = other.strip_prefix('#')?;
+                    let code = match number.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => number.parse().ok()?,
+                    };
+                    char::from_u32(code)?
+                }
+            };
+            Some((c, end))
+        });
+        match entity {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            // Not an entity: keep the `&` as it came.
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl ApiError {
@@ -254,6 +289,50 @@ mod tests {
         let e = StorageError::parse(502, "Bad Gateway");
         assert_eq!(e.code, "");
         assert_eq!(e.message, "Bad Gateway");
+    }
+
+    #[test]
+    fn xml_text_decodes_named_and_numeric_entities() {
+        // SeaweedFS's answer to a POST, as it sends it.
+        let body =
+            "<PostResponse><ETag>&#34;3e4bbc4947521f6ce2be28fe74eb90b0&#34;</ETag></PostResponse>";
+        assert_eq!(
+            xml_element(body, "ETag").as_deref(),
+            Some("\"3e4bbc4947521f6ce2be28fe74eb90b0\"")
+        );
+        let text = |t: &str| xml_element(&format!("<M>{t}</M>"), "M").unwrap();
+        assert_eq!(text("&quot;a&#x22; &lt;b&gt; &apos;"), "\"a\" <b> '");
+        // Decoded once: `&amp;lt;` is the text `&lt;`.
+        assert_eq!(text("&amp;lt; &amp;#34;"), "&lt; &#34;");
+        assert_eq!(
+            text("a & b &#xZZ; &unknown; &#1114112;"),
+            "a & b &#xZZ; &unknown; &#1114112;"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn either_errors_shape_gives_its_messages(
+            messages in proptest::collection::vec(".{0,40}", 1..5),
+            field in "[a-z_]{1,12}",
+        ) {
+            let list = serde_json::json!({"errors": messages}).to_string();
+            proptest::prop_assert_eq!(error_messages(&list), messages.clone());
+            let fields = serde_json::json!({"errors": {field.as_str(): messages}}).to_string();
+            let expected: Vec<String> = messages
+                .iter()
+                .map(|m| if field == "base" { m.clone() } else { format!("{field} {m}") })
+                .collect();
+            proptest::prop_assert_eq!(error_messages(&fields), expected);
+        }
+
+        #[test]
+        fn any_body_gives_a_message_unless_blank(body in "(?s).{0,400}") {
+            // Whatever the server sends, the user is told something, unless it sent nothing.
+            proptest::prop_assert_eq!(error_messages(&body).is_empty(), body.trim().is_empty());
+        }
     }
 
     #[test]

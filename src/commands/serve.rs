@@ -2,18 +2,21 @@
 //! line on stdout tells scripts where it is and how to log in.
 
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
 use super::Context;
-use crate::cli::ServeArgs;
+use crate::cli::{FormTamper, ServeArgs};
 use crate::exit::{Exit, InputError};
-use crate::server::{default_data_dir, RunningServer, ServerConfig};
+use crate::secret::Secret;
+use crate::server::{default_data_dir, ExternalS3, FaultPlan, RunningServer, ServerConfig, Tamper};
 
 pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
     let config = config_from(args)?;
     let data_dir = config.data_dir.clone();
+    let fault_rules = config.faults.as_ref().map(|plan| plan.len());
     let server = RunningServer::start(config).await?;
 
     print_start_line(&server, ctx.settings.json)?;
@@ -31,6 +34,12 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
             server.auth_key(),
             server.login()
         );
+        if let Some(rules) = fault_rules {
+            let s = if rules == 1 { "" } else { "s" };
+            eprintln!(
+                "cubeblob: a fault plan of {rules} rule{s} is active: requests fail on purpose"
+            );
+        }
         eprintln!("cubeblob: press Ctrl-C to stop");
     }
 
@@ -42,7 +51,8 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-fn config_from(args: ServeArgs) -> Result<ServerConfig> {
+fn config_from(mut args: ServeArgs) -> Result<ServerConfig> {
+    let s3_store = external_store(&mut args)?;
     let users = args
         .users
         .iter()
@@ -67,7 +77,50 @@ fn config_from(args: ServeArgs) -> Result<ServerConfig> {
         token_ttl: Duration::from_secs(args.token_ttl),
         form_ttl: Duration::from_secs(args.form_ttl),
         max_size: args.max_size,
+        s3_store,
+        s3_tamper: args.s3_tamper.map(|how| match how {
+            FormTamper::ContentType => Tamper::ContentType,
+            FormTamper::ExtraField => Tamper::ExtraField,
+            FormTamper::Expired => Tamper::Expired,
+        }),
+        faults: match &args.faults {
+            Some(path) => Some(Arc::new(
+                FaultPlan::load(path).map_err(|e| InputError::Invalid(format!("{e:#}")))?,
+            )),
+            None => None,
+        },
     })
+}
+
+/// The external store of `--s3-endpoint`, its keys from the options or the
+/// environment (ours, then the AWS SDKs' names).
+fn external_store(args: &mut ServeArgs) -> Result<Option<ExternalS3>, InputError> {
+    let Some(endpoint) = args.s3_endpoint.take() else {
+        return Ok(None);
+    };
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let access_key = args
+        .s3_access_key
+        .take()
+        .or_else(|| from_env("AWS_ACCESS_KEY_ID"));
+    let secret_key = args
+        .s3_secret_key
+        .take()
+        .or_else(|| from_env("AWS_SECRET_ACCESS_KEY"));
+    let (Some(access_key), Some(secret_key)) = (access_key, secret_key) else {
+        return Err(InputError::Invalid(
+            "`--s3-endpoint` needs keys: `--s3-access-key` and `CUBEBLOB_S3_SECRET_KEY` \
+             (or `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`)"
+                .into(),
+        ));
+    };
+    Ok(Some(ExternalS3 {
+        endpoint,
+        bucket: args.s3_bucket.take().unwrap_or_default(),
+        region: args.s3_region.clone(),
+        access_key,
+        secret_key: Secret::new(secret_key),
+    }))
 }
 
 /// `LOGIN:PASSWORD`, split at the first colon (passwords may hold colons).

@@ -95,7 +95,7 @@ pub async fn session_layer(
 }
 
 /// The token from `CB-Token`, else from `?token=` (the SDKs' private blob URLs).
-fn token_of(req: &Request) -> Option<String> {
+pub(super) fn token_of(req: &Request) -> Option<String> {
     let from_header = req
         .headers()
         .get(TOKEN_HEADER)

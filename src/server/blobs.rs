@@ -18,8 +18,8 @@ use super::blob_input::{
 use super::body::{self, lenient_bool, lenient_u64};
 use super::db::{self, BlobRow, NewBlob};
 use super::errors::{json_response, ApiError};
-use super::sigv4::{self, FormSpec};
-use super::state::{iso, now, AppState, SharedState, BUCKET, DOWNLOAD_URL_SECS};
+use super::state::{iso, now, AppState, SharedState, DOWNLOAD_URL_SECS};
+use super::store::{self, Upload};
 
 /// The segment of `/blobs/{x}`; a path that axum cannot decode names nothing.
 fn segment(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
@@ -125,13 +125,13 @@ pub async fn create(
             })
             .await?
     };
-    let form = sigv4::post_form(
-        &state.keys,
-        &FormSpec {
-            bucket: BUCKET,
+    let params = store::upload_params(
+        &state,
+        &headers,
+        &Upload {
             key: &uid,
             content_type: &content_type,
-            acl: if public { "public-read" } else { "private" },
+            public,
             now: created,
             expires: form_expires,
         },
@@ -142,7 +142,7 @@ pub async fn create(
         "blob_id": blob.id,
         "expires": iso(blob.form_expires_at),
         "object_access_type": "Write",
-        "params": sigv4::form_url(&state.upload_url(&headers), &form),
+        "params": params,
     });
     Ok(json_response(StatusCode::CREATED, &json!({"blob": value})))
 }
@@ -163,14 +163,7 @@ pub async fn complete(
         .map_err(|_| ApiError::invalid("size", "is not a number"))?;
     let blob = find(&state, BlobRef::Id(id)).await?;
     may_write(&caller, &blob)?;
-    if blob.object_size.is_none() {
-        return Err(ApiError::invalid(
-            "base",
-            "the file has not been uploaded yet",
-        ));
-    }
-    let at = now().timestamp();
-    state.db.call(move |c| db::complete_blob(c, id, at)).await?;
+    store::complete(&state, &blob).await?;
     Ok(empty_ok())
 }
 
@@ -218,23 +211,11 @@ async fn redirect_to_object(
     if !blob.is_complete() {
         return Err(ApiError::NotFound);
     }
-    let url = download_url(state, &blob, headers);
+    let url = store::download_url(state, headers, &blob);
     let mut response = StatusCode::MOVED_PERMANENTLY.into_response();
     let location = HeaderValue::from_str(&url).map_err(|err| ApiError::Internal(err.into()))?;
     response.headers_mut().insert(header::LOCATION, location);
     Ok(response)
-}
-
-fn download_url(state: &AppState, blob: &BlobRow, headers: &HeaderMap) -> String {
-    let host = state.s3_host_for(headers);
-    sigv4::presign_get(
-        &state.keys,
-        &format!("http://{host}"),
-        &host,
-        &state.object_path(&blob.uid),
-        now(),
-        DOWNLOAD_URL_SECS,
-    )
 }
 
 /// `GET /blobs/{uid}/object[?download_url=1]`
@@ -253,7 +234,7 @@ pub async fn object(
         .is_some_and(|v| lenient_bool(Some(&Value::String(v))) == Ok(Some(true)));
     let mut value = blob_json(&blob);
     if wants_url && blob.is_complete() {
-        let url = download_url(&state, &blob, &headers);
+        let url = store::download_url(&state, &headers, &blob);
         let expires = now() + chrono::Duration::seconds(DOWNLOAD_URL_SECS as i64);
         value["blob_object_access"] = json!({
             "id": blob.id,
@@ -335,7 +316,7 @@ pub async fn update(
     ))
 }
 
-/// `DELETE /blobs/{id}`: the record and its file; 200, empty.
+/// `DELETE /blobs/{id}`: the record and its object; 200, empty.
 pub async fn delete(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
@@ -345,22 +326,6 @@ pub async fn delete(
     caller.user_id()?;
     let blob = find(&state, BlobRef::Id(id)).await?;
     may_write(&caller, &blob)?;
-    let file = state.data.object_path(&blob.uid);
-    state
-        .db
-        .call(move |c| {
-            // Under the database lock, like an upload landing, so the two cannot
-            // interleave and leave a file without a record.
-            db::delete_blob(c, id)?;
-            if let Some(file) = file {
-                match std::fs::remove_file(&file) {
-                    Ok(()) => {}
-                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(err) => return Err(err.into()),
-                }
-            }
-            Ok(())
-        })
-        .await?;
+    store::delete(&state, &blob).await?;
     Ok(empty_ok())
 }

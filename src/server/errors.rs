@@ -37,6 +37,8 @@ pub enum ApiError {
     BadRequest(String),
     /// 500: our own trouble (database, disk). Logged, never shown in detail.
     Internal(anyhow::Error),
+    /// 502: the external S3 store failed or did not answer; the message names the step.
+    Storage(String),
 }
 
 impl ApiError {
@@ -56,6 +58,7 @@ impl ApiError {
             ApiError::Invalid(..) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Storage(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -79,7 +82,7 @@ impl ApiError {
             ApiError::NotFound => "Entity you are looking for was not found.".into(),
             ApiError::NoRoute => "No such route".into(),
             ApiError::MethodNotAllowed => "Method not allowed for this route".into(),
-            ApiError::BadRequest(message) => message.clone(),
+            ApiError::BadRequest(message) | ApiError::Storage(message) => message.clone(),
             ApiError::Internal(_) => "Internal server error".into(),
             ApiError::TokenRequired | ApiError::InvalidPassword | ApiError::Invalid(..) => {
                 unreachable!("rendered without a base message")

@@ -9,12 +9,14 @@ mod body;
 mod data;
 mod db;
 mod errors;
+mod faults;
 mod password;
 mod range;
 mod routes;
 mod s3;
 mod sigv4;
 mod state;
+mod store;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -29,6 +31,10 @@ use tokio::task::JoinHandle;
 use data::DataDir;
 use db::Db;
 use state::AppState;
+use store::{ExternalStore, Store};
+
+pub use faults::FaultPlan;
+pub use store::{ExternalS3, Tamper};
 
 /// The login of the user made when no users are configured.
 const DEMO_LOGIN: &str = "demo";
@@ -60,6 +66,13 @@ pub struct ServerConfig {
     pub form_ttl: Duration,
     /// The largest upload accepted, in bytes.
     pub max_size: u64,
+    /// An external S3-compatible store for file contents; `None` keeps them in the
+    /// data folder behind the server's own S3 endpoint.
+    pub s3_store: Option<ExternalS3>,
+    /// A test aid: spoil every upload form handed out in this way.
+    pub s3_tamper: Option<Tamper>,
+    /// A test aid: the fault plan of `serve --faults` (failures on purpose).
+    pub faults: Option<Arc<FaultPlan>>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -77,6 +90,9 @@ impl std::fmt::Debug for ServerConfig {
             .field("token_ttl", &self.token_ttl)
             .field("form_ttl", &self.form_ttl)
             .field("max_size", &self.max_size)
+            .field("s3_store", &self.s3_store)
+            .field("s3_tamper", &self.s3_tamper)
+            .field("faults", &self.faults.as_ref().map(|plan| plan.len()))
             .finish()
     }
 }
@@ -96,6 +112,9 @@ impl ServerConfig {
             token_ttl: Duration::from_secs(2 * 3600),
             form_ttl: Duration::from_secs(3600),
             max_size: 100 * 1024 * 1024,
+            s3_store: None,
+            s3_tamper: None,
+            faults: None,
         }
     }
 }
@@ -133,11 +152,20 @@ impl RunningServer {
                 .context("the server's set-up task failed")??
         };
 
+        let store = match &config.s3_store {
+            Some(external) => {
+                let connected = ExternalStore::connect(external).await?;
+                Store::External(Box::new(connected))
+            }
+            None => Store::Local,
+        };
+        // With an external store, our own S3 endpoint has nothing to serve.
+        let own_s3 = matches!(store, Store::Local);
         let api_listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on `{}`", config.listen))?;
         let base_url = url_of(api_listener.local_addr()?);
-        let s3_listener = match config.s3_listen {
+        let s3_listener = match config.s3_listen.filter(|_| own_s3) {
             Some(addr) => Some(
                 TcpListener::bind(addr)
                     .await
@@ -145,9 +173,10 @@ impl RunningServer {
             ),
             None => None,
         };
-        let s3_url = match &s3_listener {
-            Some(listener) => url_of(listener.local_addr()?),
-            None => base_url.clone(),
+        let s3_url = match (&store, &s3_listener) {
+            (Store::External(external), _) => external.upload_url().to_string(),
+            (Store::Local, Some(listener)) => url_of(listener.local_addr()?),
+            (Store::Local, None) => base_url.clone(),
         };
 
         let state = Arc::new(AppState {
@@ -165,16 +194,24 @@ impl RunningServer {
                 Some(listener) => Some(listener.local_addr()?.port()),
                 None => None,
             },
+            store,
+            tamper: config.s3_tamper,
         });
 
         let (stop, stopped) = watch::channel(false);
         let mut tasks = vec![spawn_serve(
             api_listener,
-            routes::api_app(Arc::clone(&state), s3_listener.is_none()),
+            faults::wrap(
+                routes::api_app(Arc::clone(&state), s3_listener.is_none() && own_s3),
+                config.faults.clone(),
+                state.db.clone(),
+            ),
             stopped.clone(),
         )];
         if let Some(listener) = s3_listener {
-            tasks.push(spawn_serve(listener, routes::s3_app(state), stopped));
+            let db = state.db.clone();
+            let app = faults::wrap(routes::s3_app(state), config.faults.clone(), db);
+            tasks.push(spawn_serve(listener, app, stopped));
         }
         Ok(RunningServer {
             base_url,

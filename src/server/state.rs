@@ -10,6 +10,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::data::DataDir;
 use super::db::Db;
 use super::sigv4::S3Keys;
+use super::store::{Store, Tamper};
 
 /// The one bucket of the local S3 endpoint. A fixed name, so that its routes are
 /// literal paths that cannot shadow the API's on a shared listener.
@@ -34,6 +35,10 @@ pub struct AppState {
     pub s3_host: String,
     /// The port of a separate S3 listener; `None` when the API's listener serves S3.
     pub s3_port: Option<u16>,
+    /// Where file contents live.
+    pub store: Store,
+    /// `serve --s3-tamper`: how to spoil the upload forms, for tests.
+    pub tamper: Option<Tamper>,
 }
 
 impl AppState {

@@ -2,7 +2,7 @@
 //! own data folder, and the built binary run with its own config folder.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
 
@@ -137,4 +137,74 @@ pub fn logged_in(server: &TestServer, user: (&str, &str)) -> TempDir {
         .assert()
         .success();
     config
+}
+
+/// An external S3 store to run the server on: `CUBEBLOB_TEST_S3_ENDPOINT`, `_BUCKET`,
+/// `_ACCESS_KEY` and `_SECRET_KEY`, as `.ci/seaweedfs.sh` exports them.
+#[derive(Debug, Clone)]
+pub struct ExternalS3 {
+    pub endpoint: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl ExternalS3 {
+    /// The store from the environment. Without it a test cannot run: it says so loudly
+    /// and gets `None`, or fails when `CUBEBLOB_REQUIRE_S3` is set (as in CI), so that
+    /// a store that went missing there never passes as a skip.
+    pub fn from_env(test: &str) -> Option<ExternalS3> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let store = var("CUBEBLOB_TEST_S3_ENDPOINT").map(|endpoint| ExternalS3 {
+            endpoint,
+            bucket: var("CUBEBLOB_TEST_S3_BUCKET").unwrap_or_else(|| "uploads".into()),
+            access_key: var("CUBEBLOB_TEST_S3_ACCESS_KEY").unwrap_or_default(),
+            secret_key: var("CUBEBLOB_TEST_S3_SECRET_KEY").unwrap_or_default(),
+        });
+        if store.is_none() {
+            assert!(
+                var("CUBEBLOB_REQUIRE_S3").is_none(),
+                "{test}: CUBEBLOB_REQUIRE_S3 is set but CUBEBLOB_TEST_S3_ENDPOINT is not \
+                 (start the store with `.ci/seaweedfs.sh`)"
+            );
+            // Straight to the stream: the test harness captures `eprintln!` of tests
+            // that pass, and a skip must be seen.
+            // In one write, so that tests running at once do not mix their lines.
+            let line = format!(
+                "{test}: skipped: CUBEBLOB_TEST_S3_ENDPOINT not set \
+                 (run `eval \"$(.ci/seaweedfs.sh start)\"` first)\n"
+            );
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+        store
+    }
+
+    /// The `serve` options that put file contents in this store.
+    pub fn serve_args(&self) -> Vec<String> {
+        [
+            ("--s3-endpoint", &self.endpoint),
+            ("--s3-bucket", &self.bucket),
+            ("--s3-access-key", &self.access_key),
+            ("--s3-secret-key", &self.secret_key),
+        ]
+        .iter()
+        .flat_map(|(option, value)| [option.to_string(), value.to_string()])
+        .collect()
+    }
+
+    /// `{endpoint}/{bucket}`: where its objects' URLs start.
+    pub fn bucket_url(&self) -> String {
+        format!("{}/{}", self.endpoint.trim_end_matches('/'), self.bucket)
+    }
+}
+
+impl TestServer {
+    /// A server with alice and bob whose file contents live in `store`, with extra
+    /// `serve` options.
+    pub fn start_on(store: &ExternalS3, extra: &[&str]) -> TestServer {
+        let mut args = store.serve_args();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Self::start_with(&args)
+    }
 }

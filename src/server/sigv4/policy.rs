@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{
-    amz_date, parse_credential, short_date, sign, unknown_access_key, uri_encode, S3Keys,
-    ALGORITHM, REGION,
+    amz_date, parse_credential, short_date, sign, unknown_access_key, uri_encode, S3Keys, ALGORITHM,
 };
 use crate::crypto::constant_time_eq;
 use crate::server::errors::S3Error;
@@ -19,6 +18,8 @@ pub struct FormSpec<'a> {
     pub key: &'a str,
     pub content_type: &'a str,
     pub acl: &'a str,
+    /// The signing region: ours is `us-east-1`; an external store's is its own.
+    pub region: &'a str,
     pub now: DateTime<Utc>,
     pub expires: DateTime<Utc>,
 }
@@ -27,7 +28,7 @@ pub struct FormSpec<'a> {
 pub fn post_form(keys: &S3Keys, spec: &FormSpec<'_>) -> Vec<(String, String)> {
     let date = short_date(spec.now);
     let amz = amz_date(spec.now);
-    let credential = format!("{}/{date}/{REGION}/s3/aws4_request", keys.access_key);
+    let credential = format!("{}/{date}/{}/s3/aws4_request", keys.access_key, spec.region);
     let expires_http = spec.expires.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     let conditions = json!([
         {"bucket": spec.bucket},
@@ -46,7 +47,7 @@ pub fn post_form(keys: &S3Keys, spec: &FormSpec<'_>) -> Vec<(String, String)> {
         json!(spec.expires.format("%Y-%m-%dT%H:%M:%SZ").to_string())
     );
     let policy = base64::engine::general_purpose::STANDARD.encode(policy_json);
-    let signature = sign(keys, &date, REGION, &policy);
+    let signature = sign(keys, &date, spec.region, &policy);
     [
         ("Content-Type", spec.content_type.to_string()),
         ("Expires", expires_http),
@@ -342,6 +343,7 @@ mod tests {
                 key: "0123abcd00",
                 content_type: "image/jpeg",
                 acl: "private",
+                region: crate::server::sigv4::REGION,
                 now,
                 expires: now + chrono::Duration::hours(1),
             },
