@@ -14,7 +14,7 @@ use url::Url;
 
 use super::error::{error_messages, ApiError};
 use super::models::{Blob, BlobEnvelope, BlobPage, BlobRef, Session, SessionEnvelope};
-use super::retry::{parse_retry_after, retryable_status, RetryPolicy};
+use super::retry::{is_refused, parse_retry_after, retryable_status, RetryPolicy};
 use crate::exit::InputError;
 use crate::secret::Secret;
 
@@ -453,6 +453,10 @@ impl Client {
                         Mode::Safe | Mode::Login => true,
                         Mode::Create => source.is_connect(),
                     };
+                    // Nothing listens there: one more try covers a server restarting,
+                    // and a server that is not running is reported at once, not after
+                    // every backoff of `--retries`.
+                    let retries_left = retries_left && !(is_refused(&source) && attempt >= 1);
                     if retry && retries_left {
                         tokio::time::sleep(self.inner.retry.delay(attempt, None)).await;
                         attempt += 1;
@@ -462,7 +466,8 @@ impl Client {
                         what: what.to_string(),
                         url: redact_url(&url),
                         timeout: source.is_timeout().then_some(self.inner.timeout),
-                        source,
+                        // The URL is shown above, redacted; reqwest's own text has it whole.
+                        source: source.without_url(),
                     });
                 }
                 Ok(resp) => {

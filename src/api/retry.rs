@@ -42,6 +42,21 @@ pub fn retryable_status(status: u16) -> bool {
     status == 429 || (500..600).contains(&status)
 }
 
+/// Whether a request failed because nothing listens at the address: a server that
+/// is not running, which no amount of retrying brings back within a command's life.
+pub fn is_refused(err: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return true;
+            }
+        }
+        cause = e.source();
+    }
+    false
+}
+
 /// `Retry-After` in seconds (the HTTP-date form is rare for APIs and ignored).
 pub fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
     let secs: u64 = value?.to_str().ok()?.trim().parse().ok()?;
@@ -68,6 +83,24 @@ mod tests {
             p.delay(0, Some(Duration::from_secs(3600))),
             Duration::from_secs(60)
         );
+    }
+
+    #[tokio::test]
+    async fn a_port_nobody_listens_on_is_refused() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = reqwest::Client::new();
+        let err = client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(is_refused(&err), "{err:?}");
+        let err = client.get("http://[::1").send().await.unwrap_err();
+        assert!(!is_refused(&err), "{err:?}");
     }
 
     #[test]

@@ -8,8 +8,10 @@ use anyhow::{Context as _, Result};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tempfile::NamedTempFile;
+use tokio_util::sync::CancellationToken;
 
 use super::Context;
+use crate::api::ApiError;
 use crate::cli::UploadArgs;
 use crate::exit::{Exit, InputError, Interrupted};
 use crate::output::progress::Renderer;
@@ -58,12 +60,26 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     let watch = InterruptWatch::start();
     let total = ready.iter().map(|r| r.req.size).sum();
     let renderer = Renderer::new(ctx.settings.progress, "upload", ready.len(), total);
+    // Cancelled when the server refuses the session and the client cannot make a new
+    // one: every later upload would fail the same way, so none is started.
+    let session_gone = CancellationToken::new();
+    let mut not_sent = 0;
     let mut results = futures_util::stream::iter(ready)
         .map(|ready| {
-            let (client, renderer, cancel) =
-                (client.clone(), renderer.clone(), watch.token().clone());
+            let (client, renderer, cancel, gone) = (
+                client.clone(),
+                renderer.clone(),
+                watch.token().clone(),
+                session_gone.clone(),
+            );
             tokio::spawn(async move {
+                if gone.is_cancelled() {
+                    return (ready, Err(NotSent.into()));
+                }
                 let result = upload(&client, &ready.req, &renderer, &cancel).await;
+                if result.as_ref().is_err_and(is_unauthorized) {
+                    gone.cancel();
+                }
                 (ready, result)
             })
         })
@@ -77,6 +93,7 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
             }
             Err(err) if watch.is_interrupted() && is_interrupted(&err) => {}
             Err(err) => {
+                not_sent += usize::from(err.is::<NotSent>());
                 renderer.suspend(|| batch.fail(err.context(format!("upload `{}`", ready.shown))))
             }
         }
@@ -85,7 +102,28 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     if watch.is_interrupted() {
         return Err(Interrupted.into());
     }
+    if session_gone.is_cancelled() {
+        // Whatever the other files did, the user must log in again: exit 4, with the hint.
+        batch.finish()?;
+        return Err(ApiError::NotLoggedIn(format!(
+            "the session ended during the batch and could not be renewed; \
+             {not_sent} not sent"
+        ))
+        .into());
+    }
     batch.finish()
+}
+
+/// A file whose upload never started, because the session had ended.
+#[derive(Debug, thiserror::Error)]
+#[error("not sent: the session ended before its turn")]
+struct NotSent;
+
+/// The server refused the session (the client already tried a new one if it could).
+fn is_unauthorized(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|c| c.downcast_ref::<ApiError>())
+        .any(|e| matches!(e, ApiError::Status { status: 401, .. }))
 }
 
 /// Option combinations that cannot work, whatever the files.

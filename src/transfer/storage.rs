@@ -158,7 +158,8 @@ pub fn transport_error(
         what: what.to_string(),
         url: shown_url(url),
         timeout: source.is_timeout().then_some(timeout),
-        source,
+        // reqwest's own text would show the whole URL, presigned signature included.
+        source: source.without_url(),
     }
 }
 
@@ -171,7 +172,14 @@ pub fn log_answer(
     let ms = started.elapsed().as_millis();
     match sent {
         Ok(resp) => client.log_line(&format!("< {} ({ms} ms)", resp.status())),
-        Err(e) => client.log_line(&format!("< {e} ({ms} ms)")),
+        Err(e) => {
+            // reqwest's text holds the whole URL: keep the presigned signature out.
+            let text = match e.url() {
+                Some(url) => e.to_string().replace(url.as_str(), &shown_url(url)),
+                None => e.to_string(),
+            };
+            client.log_line(&format!("< {text} ({ms} ms)"))
+        }
     }
 }
 
