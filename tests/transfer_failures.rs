@@ -129,6 +129,56 @@ fn sigint_mid_download_leaves_no_partial_file() {
     assert!(names_in(&target).is_empty(), "{:?}", names_in(&target));
 }
 
+/// `cubeblob upload … | head -1`: the reader going away stops the result lines, not
+/// the batch. Every upload and download still ends whole, none is dropped half-made.
+#[test]
+fn a_closed_stdout_leaves_no_record_or_part_file_half_made() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let dir = TempDir::new().unwrap();
+    let files: Vec<_> = (0..6)
+        .map(|i| random_file(dir.path(), &format!("f{i}.bin"), 2_000_000, 10 + i))
+        .collect();
+    let run_with_stdout_closed = |args: &[&str], paths: &[std::path::PathBuf]| {
+        let mut child = Command::new(bin())
+            .env("CUBEBLOB_CONFIG_DIR", config.path())
+            .env("CUBEBLOB_API_URL", &server.url)
+            .env_remove("CUBEBLOB_TOKEN")
+            .args(["--progress", "none"])
+            .args(args)
+            .args(paths)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before the first result line.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+
+    run_with_stdout_closed(&["upload", "-j", "2"], &files);
+    let blobs = blobs_on_server(config.path(), &server);
+    assert_eq!(blobs.len(), files.len(), "{blobs:?}");
+    assert!(blobs.iter().all(|b| b["status"] == "complete"), "{blobs:?}");
+
+    let target = dir.path().join("down");
+    std::fs::create_dir(&target).unwrap();
+    let ids: Vec<String> = blobs.iter().map(|b| b["id"].to_string()).collect();
+    let mut args = vec!["download", "-j", "2", "-o", target.to_str().unwrap()];
+    args.extend(ids.iter().map(String::as_str));
+    run_with_stdout_closed(&args, &[]);
+    let mut names = names_in(&target);
+    names.sort();
+    let expected: Vec<String> = (0..6).map(|i| format!("f{i}.bin")).collect();
+    assert_eq!(names, expected);
+}
+
 #[test]
 fn storage_on_its_own_port_gets_no_token() {
     let server = TestServer::start_with(&["--s3-listen", "127.0.0.1:0"]);

@@ -635,7 +635,9 @@ pub(crate) fn redact_url(url: &Url) -> String {
         .map(|(k, v)| {
             let secret = matches!(
                 k.to_ascii_lowercase().as_str(),
-                "token" | "x-amz-signature" | "signature"
+                // A presigned URL made with temporary credentials carries their
+                // session token: as good as the key for as long as it lives.
+                "token" | "x-amz-signature" | "signature" | "x-amz-security-token"
             );
             let value = if secret {
                 "<redacted>".into()
@@ -686,10 +688,13 @@ mod tests {
 
     #[test]
     fn redacts_tokens_and_signatures_in_urls() {
-        let url = Url::parse("http://h/blobs/ab?token=SECRET&X-Amz-Signature=SIG&a=1").unwrap();
+        let url = Url::parse(
+            "http://h/blobs/ab?token=SECRET&X-Amz-Signature=SIG&X-Amz-Security-Token=STS&a=1",
+        )
+        .unwrap();
         let shown = redact_url(&url);
         assert!(
-            !shown.contains("SECRET") && !shown.contains("SIG&"),
+            !shown.contains("SECRET") && !shown.contains("SIG&") && !shown.contains("STS"),
             "{shown}"
         );
         assert!(shown.contains("a=1"));

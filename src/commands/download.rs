@@ -117,10 +117,17 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
             })
         })
         .buffered(jobs);
+    // A closed stdout stops the result lines, not the downloads (see `upload`).
+    let mut stdout_failed = None;
     while let Some(joined) = results.next().await {
         let (blob_ref, blob, target, result) = joined.context("a download task failed")?;
         match result {
-            Ok(done) => renderer.suspend(|| print(&ctx.out, &blob, &target, &done))?,
+            Ok(_) if stdout_failed.is_some() => {}
+            Ok(done) => {
+                stdout_failed = renderer
+                    .suspend(|| print(&ctx.out, &blob, &target, &done))
+                    .err()
+            }
             Err(err) if watch.is_interrupted() && err.chain().any(|c| c.is::<Interrupted>()) => {}
             Err(err) => {
                 renderer.suspend(|| batch.fail(err.context(format!("download `{blob_ref}`"))))
@@ -131,7 +138,7 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
     if watch.is_interrupted() {
         return Err(Interrupted.into());
     }
-    batch.finish()
+    batch.finish_after_output(stdout_failed)
 }
 
 /// `-o`: stdout, a file for one blob, or a folder (made if missing) for many or when

@@ -64,6 +64,9 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     // one: every later upload would fail the same way, so none is started.
     let session_gone = CancellationToken::new();
     let mut not_sent = 0;
+    // A closed stdout (`| head -1`) stops the result lines, not the uploads: returning
+    // at once would drop the uploads in flight with their records half-made.
+    let mut stdout_failed = None;
     let mut results = futures_util::stream::iter(ready)
         .map(|ready| {
             let (client, renderer, cancel, gone) = (
@@ -87,9 +90,12 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     while let Some(joined) = results.next().await {
         let (ready, result) = joined.context("an upload task failed")?;
         match result {
+            Ok(_) if stdout_failed.is_some() => {}
             Ok(blob) => {
                 let record = BlobRecord::from(&blob).with_public_url(&client);
-                renderer.suspend(|| print(&ctx.out, record, &ready.file))?;
+                stdout_failed = renderer
+                    .suspend(|| print(&ctx.out, record, &ready.file))
+                    .err();
             }
             Err(err) if watch.is_interrupted() && is_interrupted(&err) => {}
             Err(err) => {
@@ -111,7 +117,7 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
         ))
         .into());
     }
-    batch.finish()
+    batch.finish_after_output(stdout_failed)
 }
 
 /// A file whose upload never started, because the session had ended.

@@ -62,6 +62,16 @@ impl Batch {
             self.failures.len() == self.total && self.failures.iter().all(|&e| e == first);
         Ok(if all_alike { first } else { Exit::Partial })
     }
+
+    /// `finish`, for a batch whose result lines stopped at a failed write to stdout:
+    /// that failure decides only when no item failed (and a closed pipe is then no
+    /// error, see `main`).
+    pub fn finish_after_output(self, stdout_failed: Option<std::io::Error>) -> Result<Exit> {
+        match (self.finish()?, stdout_failed) {
+            (Exit::Success, Some(err)) => Err(err.into()),
+            (exit, _) => Ok(exit),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -178,14 +178,16 @@ fn table(rows: &[BlobRecord], color: bool) -> Table {
     for r in rows {
         table.add_row(vec![
             Cell::new(r.id),
-            Cell::new(&r.uid),
+            Cell::new(escape_for_terminal(&r.uid)),
             Cell::new(escape_for_terminal(&r.name)),
             Cell::new(shown_size(r)).set_alignment(CellAlignment::Right),
             Cell::new(escape_for_terminal(
                 r.content_type.as_deref().unwrap_or("-"),
             )),
             Cell::new(if r.public { "yes" } else { "no" }),
-            Cell::new(r.created_at.as_deref().map(human::time).unwrap_or_default()),
+            Cell::new(escape_for_terminal(
+                &r.created_at.as_deref().map(human::time).unwrap_or_default(),
+            )),
         ]);
     }
     table
@@ -203,7 +205,7 @@ fn shown_size(r: &BlobRecord) -> String {
 fn detail(r: &BlobRecord, gap: bool) -> String {
     let mut lines: Vec<(&str, String)> = vec![
         ("id", r.id.to_string()),
-        ("uid", r.uid.clone()),
+        ("uid", escape_for_terminal(&r.uid)),
         ("name", escape_for_terminal(&r.name)),
         (
             "size",
@@ -219,19 +221,20 @@ fn detail(r: &BlobRecord, gap: bool) -> String {
         ("public", if r.public { "yes" } else { "no" }.into()),
         (
             "status",
-            r.status.clone().unwrap_or_else(|| "incomplete".into()),
+            escape_for_terminal(r.status.as_deref().unwrap_or("incomplete")),
         ),
     ];
     for (key, at) in [("created", &r.created_at), ("updated", &r.updated_at)] {
         if let Some(at) = at {
-            lines.push((key, format!("{} ({at})", human::time(at))));
+            let shown = format!("{} ({at})", human::time(at));
+            lines.push((key, escape_for_terminal(&shown)));
         }
     }
     if let Some(url) = &r.public_url {
-        lines.push(("public url", url.clone()));
+        lines.push(("public url", escape_for_terminal(url)));
     }
     if let Some(url) = &r.url {
-        lines.push(("download url", url.clone()));
+        lines.push(("download url", escape_for_terminal(url)));
     }
     let mut text = String::new();
     if gap {
@@ -302,6 +305,22 @@ mod tests {
     fn the_detail_view_escapes_the_name() {
         let text = detail(&BlobRecord::from(&blob()), false);
         assert!(text.contains("name:        a\\tb\n"), "{text}");
+        // Every field comes from the server, not only the name.
+        let mut hostile = BlobRecord::from(&blob());
+        hostile.uid = "ab\u{1b}]0;x\u{7}".into();
+        hostile.status = Some("\u{1b}[2J".into());
+        hostile.updated_at = Some("\u{9b}1m".into());
+        hostile.url = Some("http://h/\u{1b}[8m".into());
+        let text = detail(&hostile, false);
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        let table = table(&[hostile], false).to_string();
+        assert!(
+            !table.chars().any(|c| c.is_control() && c != '\n'),
+            "{table:?}"
+        );
         assert!(text.contains("347 bytes"));
     }
 }

@@ -106,29 +106,76 @@ pub fn print_error(err: &anyhow::Error, color: bool) {
     } else {
         ("", "", "")
     };
-    let mut messages: Vec<String> = Vec::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        // thiserror variants often repeat their source's text; say each thing once.
-        if !messages.iter().any(|m| m.contains(&text)) {
-            messages.push(text);
-        }
-    }
-    let mut text = messages.join(": ");
-    let mut hint = hint_for(err);
-    // A message may carry its own `hint:` line.
-    if let Some((head, tail)) = text.split_once("\nhint: ") {
-        hint.get_or_insert_with(|| tail.to_string());
-        text = head.to_string();
-    }
+    let (text, hint) = error_lines(err);
     eprintln!("cubeblob: {red}error:{reset} {text}");
     if let Some(hint) = hint {
         eprintln!("{yellow}hint:{reset} {hint}");
     }
 }
 
+/// The message of an error chain, and its hint. Both are escaped for the terminal:
+/// the chain carries what servers sent (error bodies, S3 messages, names).
+fn error_lines(err: &anyhow::Error) -> (String, Option<String>) {
+    let mut messages: Vec<String> = Vec::new();
+    let mut hint = hint_for(err);
+    for cause in err.chain() {
+        let text = cause.to_string();
+        // Our messages may end with their own `hint:` line; an `ApiError`'s text is
+        // the server's, and so is anything before the last `hint:`.
+        let own = cause.downcast_ref::<crate::api::ApiError>().is_none();
+        let head = match text.rsplit_once("\nhint: ").filter(|_| own) {
+            Some((head, own)) => {
+                hint.get_or_insert_with(|| own.to_string());
+                head
+            }
+            None => &text,
+        };
+        let head = sanitize::escape_for_terminal(head);
+        // thiserror variants often repeat their source's text; say each thing once.
+        if !messages.iter().any(|m| m.contains(&head)) {
+            messages.push(head);
+        }
+    }
+    (
+        messages.join(": "),
+        hint.map(|h| sanitize::escape_for_terminal(&h)),
+    )
+}
+
 fn hint_for(err: &anyhow::Error) -> Option<String> {
     err.chain()
         .find_map(|c| c.downcast_ref::<crate::api::ApiError>())
         .and_then(|e| e.hint())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_from_a_server_cannot_drive_the_terminal() {
+        let from_server = crate::api::ApiError::Status {
+            what: "get blob 7".into(),
+            status: 422,
+            messages: vec!["bad\u{1b}[2J\nhint: fake".into()],
+            retry_after: None,
+        };
+        let err = anyhow::Error::new(from_server).context("info `7`");
+        let (text, hint) = error_lines(&err);
+        assert_eq!(
+            text,
+            "info `7`: get blob 7 failed: 422 bad\\x1b[2J\\nhint: fake"
+        );
+        assert_eq!(hint, None);
+
+        let ours = crate::exit::InputError::Invalid("`a` exists\nhint: pass `--force`".into());
+        let (text, hint) = error_lines(&anyhow::Error::new(ours).context("download `1`"));
+        assert_eq!(text, "download `1`: `a` exists");
+        assert_eq!(hint.as_deref(), Some("pass `--force`"));
+
+        let wrapped = crate::exit::InputError::Auth("401 no\nhint: fake\nhint: check".into());
+        let (text, hint) = error_lines(&anyhow::Error::new(wrapped));
+        assert_eq!(text, "401 no\\nhint: fake");
+        assert_eq!(hint.as_deref(), Some("check"));
+    }
 }

@@ -106,6 +106,8 @@ impl ExternalStore {
             .head(url)
             .send()
             .await
+            // Without the URL: reqwest's text would show its signature.
+            .map_err(reqwest::Error::without_url)
             .with_context(|| format!("cannot reach the S3 store at `{}`", self.upload_url))?;
         match response.status() {
             status if status.is_success() => Ok(()),
@@ -370,6 +372,27 @@ mod tests {
             shown.contains("AK") && !shown.contains("very-secret"),
             "{shown}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_reported_without_the_signature() {
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = ExternalS3 {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            ..config()
+        };
+        let err = ExternalStore::connect(&config)
+            .await
+            .err()
+            .expect("an error");
+        let shown = format!("{err:#}");
+        assert!(shown.contains("cannot reach the S3 store"), "{shown}");
+        assert!(!shown.contains("X-Amz-Signature"), "{shown}");
     }
 
     #[test]
