@@ -189,14 +189,6 @@ impl Client {
         self.inner.auth.read().unwrap().token.clone()
     }
 
-    pub fn has_token(&self) -> bool {
-        self.inner.auth.read().unwrap().token.is_some()
-    }
-
-    pub fn can_renew(&self) -> bool {
-        self.inner.renew.is_some()
-    }
-
     /// The token's expiry as the server last told it (`CB-Token-ExpirationDate`).
     pub fn token_expiry(&self) -> Option<DateTime<Utc>> {
         self.inner.auth.read().unwrap().expires

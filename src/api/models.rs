@@ -5,6 +5,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::exit::InputError;
 
+/// How long a blob name may be, in characters: the service's own limits.
+pub const BLOB_NAME_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
+
 /// A blob record as the API returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Blob {
@@ -127,13 +130,6 @@ pub struct Session {
     pub token: Option<crate::secret::Secret>,
     #[serde(default)]
     pub user: Option<User>,
-}
-
-impl Session {
-    /// An application session (no user) may read but not write.
-    pub fn is_user_session(&self) -> bool {
-        self.user_id.is_some_and(|id| id != 0) || self.user.is_some()
-    }
 }
 
 #[derive(Debug, Deserialize)]

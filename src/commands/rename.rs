@@ -4,13 +4,10 @@
 use anyhow::Result;
 
 use super::Context;
-use crate::api::BlobRef;
+use crate::api::{BlobRef, BLOB_NAME_CHARS};
 use crate::cli::RenameArgs;
 use crate::exit::{Exit, InputError};
 use crate::output::{BlobRecord, BlobWriter, Layout};
-
-/// The API's limit, in characters.
-pub const MAX_NAME_CHARS: usize = 100;
 
 pub async fn run(ctx: &Context, args: RenameArgs) -> Result<Exit> {
     let id = BlobRef::parse_id(&args.id)?;
@@ -28,9 +25,10 @@ fn check_name(name: &str) -> Result<(), InputError> {
     if chars == 0 {
         return Err(InputError::Invalid("the new name is empty".into()));
     }
-    if chars > MAX_NAME_CHARS {
+    if chars > *BLOB_NAME_CHARS.end() {
         return Err(InputError::Invalid(format!(
-            "the new name has {chars} characters; the most a blob name may have is {MAX_NAME_CHARS}"
+            "the new name has {chars} characters; the most a blob name may have is {}",
+            BLOB_NAME_CHARS.end()
         )));
     }
     Ok(())

@@ -11,16 +11,13 @@ use tempfile::NamedTempFile;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
-use crate::api::ApiError;
+use crate::api::{ApiError, BLOB_NAME_CHARS};
 use crate::cli::UploadArgs;
 use crate::exit::{Exit, InputError, Interrupted};
 use crate::output::progress::Renderer;
 use crate::output::sanitize::escape_for_terminal;
 use crate::output::{human, Batch, BlobRecord, Out};
 use crate::transfer::{upload, InterruptWatch, UploadRequest};
-
-/// The service's limits on a blob name, in characters.
-const NAME_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
 
 /// One `--json` line: the blob record (with `public_url` for public blobs) and the
 /// local file it came from (`-` for stdin).
@@ -225,7 +222,7 @@ async fn prepare(path: &Path, args: &UploadArgs) -> Result<Ready> {
                 ))
             })?,
     };
-    if !NAME_CHARS.contains(&name.chars().count()) {
+    if !BLOB_NAME_CHARS.contains(&name.chars().count()) {
         return Err(invalid(format!(
             "the blob name `{}` has {} characters; the service takes 1 to 100\nhint: choose \
              another with `--name NAME`",

@@ -41,10 +41,6 @@ impl Batch {
         }
     }
 
-    pub fn failed(&self) -> usize {
-        self.failures.len()
-    }
-
     /// The exit code of the whole batch (the rule above).
     pub fn finish(self) -> Result<Exit> {
         if let Some(err) = self.single {

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::events::{Events, FileEvents};
 use super::sink::Sink;
-use super::storage::{etag_md5, log_answer, storage_error, transport_error};
+use super::storage::{etag_md5, header_text, log_answer, storage_error, transport_error};
 use crate::api::retry::{parse_retry_after, retryable_status};
 use crate::api::{ApiError, Blob, Client};
 use crate::exit::{InputError, Interrupted};
@@ -360,13 +360,6 @@ fn place(part: &Path, target: &Path, force: bool) -> anyhow::Result<()> {
     }
     std::fs::rename(part, target)
         .with_context(|| format!("cannot move `{}` to `{}`", part.display(), target.display()))
-}
-
-fn header_text(resp: &Response, name: reqwest::header::HeaderName) -> Option<String> {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
 }
 
 #[cfg(test)]

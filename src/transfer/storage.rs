@@ -141,6 +141,14 @@ impl FileEvents for Watched {
 }
 
 /// A presigned URL as it may be shown: where it leads, without the signature.
+/// A response header as text, if it is there and readable.
+pub fn header_text(resp: &Response, name: reqwest::header::HeaderName) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 pub fn shown_url(url: &url::Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);

@@ -14,7 +14,8 @@ use super::events::{Events, FileEvents};
 use super::form::UploadForm;
 use super::multipart::MultipartForm;
 use super::storage::{
-    etag_md5, log_answer, read_capped, shown_url, storage_error, transport_error, Activity, Watched,
+    etag_md5, header_text, log_answer, read_capped, shown_url, storage_error, transport_error,
+    Activity, Watched,
 };
 use crate::api::retry::{parse_retry_after, retryable_status};
 use crate::api::{xml_element, ApiError, Blob, Client};
@@ -239,13 +240,6 @@ fn check_etag(answer: &str, header: Option<&str>, md5: Option<[u8; 16]>) -> Resu
         // nothing to compare; the 2xx is all there is.
         _ => Ok(()),
     }
-}
-
-fn header_text(resp: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
 }
 
 /// Deletes a record this upload made, giving up after `CLEANUP_WAIT`.
