@@ -16,6 +16,19 @@ const DEMO_FILE: &str = "demo-user.json";
 /// An upload in flight writes all the time; one untouched this long was abandoned.
 const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// Folders we create are 0700: the database holds live session tokens and the
+/// objects are users' private blobs. A folder the user made keeps its mode.
+fn private_dir_builder() -> std::fs::DirBuilder {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+}
+
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
@@ -27,7 +40,8 @@ impl DataDir {
     /// receiving into the same folder right now.
     pub fn prepare(root: &Path) -> Result<DataDir> {
         for dir in [root.to_path_buf(), root.join("objects"), root.join("tmp")] {
-            std::fs::create_dir_all(&dir)
+            private_dir_builder()
+                .create(&dir)
                 .with_context(|| format!("cannot create the folder `{}`", dir.display()))?;
         }
         let tmp = root.join("tmp");
@@ -200,6 +214,19 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_folders_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("new").join("data");
+        DataDir::prepare(&root).unwrap();
+        for folder in [dir.path().join("new"), root.clone(), root.join("objects")] {
+            let mode = std::fs::metadata(&folder).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", folder.display());
         }
     }
 
