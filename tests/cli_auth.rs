@@ -5,7 +5,7 @@ mod cli_support;
 mod common;
 
 use cli_support::{json_lines, lines, stored_token, Api};
-use common::{cubeblob, logged_in, TestServer, ALICE, APP_ID, AUTH_KEY, AUTH_SECRET};
+use common::{cubeblob, logged_in, TestServer, ALICE, APP_ID, AUTH_KEY, AUTH_SECRET, BOB};
 use cubeblob::output::SessionRecord;
 use tempfile::TempDir;
 
@@ -281,6 +281,31 @@ fn logout_ends_the_session_and_forgets_the_token() {
         .arg("logout")
         .assert()
         .success();
+}
+
+#[test]
+fn logout_ends_both_the_stored_and_the_environment_session() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let stored = stored_token(config.path()).unwrap();
+    let other = logged_in(&server, BOB);
+    let from_env = stored_token(other.path()).unwrap();
+    assert_ne!(stored, from_env);
+    cubeblob(config.path(), &server.url)
+        .env("CUBEBLOB_TOKEN", &from_env)
+        .arg("logout")
+        .assert()
+        .success();
+    assert!(stored_token(config.path()).is_none());
+    // Neither session outlives the logout.
+    let probe = TempDir::new().unwrap();
+    for token in [&stored, &from_env] {
+        cubeblob(probe.path(), &server.url)
+            .env("CUBEBLOB_TOKEN", token)
+            .arg("whoami")
+            .assert()
+            .code(4);
+    }
 }
 
 #[test]

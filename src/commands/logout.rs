@@ -32,26 +32,32 @@ pub async fn run(ctx: &Context) -> Result<Exit> {
     let url = ctx.api_url(&config)?;
     let from_env = env_var("CUBEBLOB_TOKEN").map(Secret::new);
     let stored = config.profile(&profile).and_then(|p| p.token.clone());
-    let Some(token) = from_env.clone().or(stored.clone()) else {
+    // Both can be set, for different sessions: end each, so none outlives the logout.
+    let mut tokens: Vec<Secret> = from_env.iter().chain(stored.iter()).cloned().collect();
+    tokens.dedup();
+    if tokens.is_empty() {
         ctx.out.status(&format!(
             "Not logged in (profile `{profile}`): nothing to do"
         ));
         return Ok(Exit::Success);
-    };
+    }
 
-    // No renewal credentials: a session made only to be deleted would be pointless.
-    let client = Client::new(ctx.client_config(url.clone()), Some(token), None)?;
-    let destroyed = match client.delete_session().await {
-        Ok(()) => true,
-        // 401: the server no longer knows the token, which is what we wanted.
-        Err(e) if e.status() == Some(401) => true,
-        Err(e) => {
-            ctx.out.warn(&format!(
-                "could not destroy the session on the server ({e}); forgetting the token anyway"
-            ));
-            false
+    let mut destroyed = true;
+    for token in tokens {
+        // No renewal credentials: a session made only to be deleted would be pointless.
+        let client = Client::new(ctx.client_config(url.clone()), Some(token), None)?;
+        match client.delete_session().await {
+            Ok(()) => {}
+            // 401: the server no longer knows the token, which is what we wanted.
+            Err(e) if e.status() == Some(401) => {}
+            Err(e) => {
+                ctx.out.warn(&format!(
+                    "could not destroy the session on the server ({e}); forgetting the token anyway"
+                ));
+                destroyed = false;
+            }
         }
-    };
+    }
     let forgotten = stored.is_some();
     if forgotten {
         let p = config.profile_mut(&profile);
