@@ -94,6 +94,23 @@ fn info_url_adds_a_working_download_url() {
         .get_output()
         .clone();
     assert_eq!(rows(&out.stdout)[0].len(), 8, "TSV gains a url column");
+
+    // An upload that never completed has no content: not found, for info as for
+    // download.
+    let unfinished = Api::login(&server, ALICE).incomplete_blob("half.txt");
+    let dir = TempDir::new().unwrap();
+    for args in [
+        vec!["info", "--url"],
+        vec!["download", "-o", dir.path().to_str().unwrap()],
+    ] {
+        let out = cubeblob(config.path(), &server.url)
+            .args(&args)
+            .arg(unfinished.id.to_string())
+            .assert()
+            .code(5);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(stderr.contains("never completed"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]

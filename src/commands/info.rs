@@ -52,7 +52,7 @@ async fn fetch(client: &Client, blob: BlobRef, with_url: bool) -> Result<BlobRec
     if with_url && record.url.is_none() {
         if record.status.is_none() {
             let msg = format!("blob {blob} has no download URL: its upload never completed");
-            return Err(InputError::Invalid(msg).into());
+            return Err(InputError::NotFound(msg).into());
         }
         return Err(ApiError::Decode {
             what: format!("get blob {blob}"),
