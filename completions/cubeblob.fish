@@ -261,7 +261,8 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -s h -l h
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l listen -d 'Address to listen on; port 0 picks a free one' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-listen -d 'Serve the S3 endpoints on a second address (default: the same as --listen)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l data -d 'Folder for the database and file contents (default: under the user\'s data folder)' -r -F
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l user -d 'A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l user -d 'A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created. Other users of the machine can read this in the process list: prefer --users-file' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l users-file -d 'Users to accept from a file, one LOGIN:PASSWORD a line (blank and `#` lines skipped)' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l app-id -d 'Application id to accept' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l auth-key -d 'Application auth key to accept' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l auth-secret -d 'Application auth secret, for checking legacy signatures' -r

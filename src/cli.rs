@@ -406,9 +406,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
-    /// A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created
+    /// A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created.
+    /// Other users of the machine can read this in the process list: prefer --users-file
     #[arg(long = "user", value_name = "LOGIN:PASSWORD")]
     pub users: Vec<String>,
+
+    /// Users to accept from a file, one LOGIN:PASSWORD a line (blank and `#` lines skipped)
+    #[arg(long, env = "CUBEBLOB_SERVE_USERS_FILE", value_name = "FILE")]
+    pub users_file: Option<PathBuf>,
 
     /// Application id to accept
     #[arg(long, default_value_t = 1, value_name = "ID")]

@@ -453,3 +453,20 @@ fn local_mode_works_with_an_empty_config_folder() {
     assert!(out.stdout.is_empty(), "a fresh local server has no blobs");
     assert!(!config.path().join("config.toml").exists());
 }
+
+#[test]
+fn serve_takes_users_from_a_file_kept_out_of_the_process_list() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("users");
+    std::fs::write(&file, "# staging users\ncarol:carol's password\n").unwrap();
+    let server = TestServer::start_with(&["--users-file", file.to_str().unwrap()]);
+    let config = logged_in(&server, ("carol", "carol's password"));
+    let out = cubeblob(config.path(), &server.url)
+        .arg("whoami")
+        .assert()
+        .success();
+    assert_eq!(
+        lines(&out.get_output().stdout)[0].split('\t').nth(1),
+        Some("carol")
+    );
+}

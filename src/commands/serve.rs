@@ -53,11 +53,16 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
 
 fn config_from(mut args: ServeArgs) -> Result<ServerConfig> {
     let s3_store = external_store(&mut args)?;
-    let users = args
+    let mut users = args
         .users
         .iter()
         .map(|spec| parse_user(spec))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(path) = &args.users_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the users file `{}`", path.display()))?;
+        users.extend(users_from_file(&text)?);
+    }
     for (what, secs) in [
         ("--token-ttl", args.token_ttl),
         ("--form-ttl", args.form_ttl),
@@ -188,9 +193,31 @@ async fn stop_requested() -> Result<()> {
     Ok(())
 }
 
+/// `LOGIN:PASSWORD` lines; blank lines and `#` comments are skipped.
+fn users_from_file(text: &str) -> Result<Vec<(String, String)>, InputError> {
+    text.lines()
+        .map(|line| line.trim_end_matches('\r'))
+        .filter(|line| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
+        .map(parse_user)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_files_skip_blanks_and_comments() {
+        let users = users_from_file("# team\nalice:pa ss\r\n\n  \nbob:x:y\n").unwrap();
+        assert_eq!(
+            users,
+            [
+                ("alice".to_string(), "pa ss".to_string()),
+                ("bob".to_string(), "x:y".to_string())
+            ]
+        );
+        assert!(users_from_file("alice\n").is_err());
+    }
 
     #[test]
     fn users_split_at_the_first_colon() {
