@@ -15,8 +15,8 @@ use url::Url;
 
 use super::events::{Events, FileEvents};
 use super::sink::Sink;
-use super::storage::{etag_md5, header_text, log_answer, storage_error, transport_error};
-use crate::api::retry::{parse_retry_after, retryable_status};
+use super::storage::{back_off, etag_md5, header_text, log_answer, storage_error, transport_error};
+use crate::api::retry::parse_retry_after;
 use crate::api::{ApiError, Blob, Client};
 use crate::exit::{InputError, Interrupted};
 
@@ -177,7 +177,6 @@ async fn fetch(
     sink: &mut Sink,
     events: &dyn FileEvents,
 ) -> anyhow::Result<Option<String>> {
-    let policy = client.retry_policy();
     let mut attempt = 0;
     let mut etag: Option<String> = None;
     loop {
@@ -226,16 +225,8 @@ async fn fetch(
                 None,
             ),
         };
-        let retryable = match &err {
-            ApiError::Storage { error, .. } => retryable_status(error.status),
-            _ => true,
-        };
-        if !retryable || attempt >= policy.retries {
-            return Err(err.into());
-        }
-        client.log_line(&format!("* {err}; trying again from byte {}", sink.len()));
-        tokio::time::sleep(policy.delay(attempt, retry_after)).await;
-        attempt += 1;
+        let again = format!("trying again from byte {}", sink.len());
+        back_off(client, &mut attempt, err, retry_after, &again).await?;
     }
 }
 

@@ -10,7 +10,8 @@ use tokio::time::Instant;
 use reqwest::Response;
 
 use super::events::FileEvents;
-use crate::api::{ApiError, StorageError};
+use crate::api::retry::retryable_status;
+use crate::api::{ApiError, Client, StorageError};
 
 /// The most of an S3 answer body we read: errors and `PostResponse`s are tiny, and a
 /// misbehaving host must not make us hold megabytes.
@@ -141,6 +142,31 @@ impl FileEvents for Watched {
 }
 
 /// A presigned URL as it may be shown: where it leads, without the signature.
+/// After a failed try at the storage host: waits the backoff (or the server's
+/// `Retry-After`) and returns to try again, or gives the error back when it is not
+/// worth retrying (a 4xx) or the retries are spent. The API client has its own loop;
+/// this one serves the storage POST and GET, which resume and rebuild bodies.
+pub async fn back_off(
+    client: &Client,
+    attempt: &mut u32,
+    err: ApiError,
+    retry_after: Option<Duration>,
+    again: &str,
+) -> Result<(), ApiError> {
+    let retryable = match &err {
+        ApiError::Storage { error, .. } => retryable_status(error.status),
+        _ => true,
+    };
+    let policy = client.retry_policy();
+    if !retryable || *attempt >= policy.retries {
+        return Err(err);
+    }
+    client.log_line(&format!("* {err}; {again}"));
+    tokio::time::sleep(policy.delay(*attempt, retry_after)).await;
+    *attempt += 1;
+    Ok(())
+}
+
 /// A response header as text, if it is there and readable.
 pub fn header_text(resp: &Response, name: reqwest::header::HeaderName) -> Option<String> {
     resp.headers()

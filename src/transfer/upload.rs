@@ -14,10 +14,10 @@ use super::events::{Events, FileEvents};
 use super::form::UploadForm;
 use super::multipart::MultipartForm;
 use super::storage::{
-    etag_md5, header_text, log_answer, read_capped, shown_url, storage_error, transport_error,
-    Activity, Watched,
+    back_off, etag_md5, header_text, log_answer, read_capped, shown_url, storage_error,
+    transport_error, Activity, Watched,
 };
-use crate::api::retry::{parse_retry_after, retryable_status};
+use crate::api::retry::parse_retry_after;
 use crate::api::{xml_element, ApiError, Blob, Client};
 use crate::exit::Interrupted;
 
@@ -147,7 +147,6 @@ async fn send_to_storage(
     events: Arc<dyn FileEvents>,
 ) -> anyhow::Result<()> {
     let multipart = MultipartForm::new(&form.fields, &req.name, &req.content_type, req.size);
-    let policy = client.retry_policy();
     let limit = client.timeout();
     let mut attempt = 0;
     loop {
@@ -206,16 +205,7 @@ async fn send_to_storage(
                 }
             }
         };
-        let retryable = match &err {
-            ApiError::Storage { error, .. } => retryable_status(error.status),
-            _ => true,
-        };
-        if !retryable || attempt >= policy.retries {
-            return Err(err.into());
-        }
-        client.log_line(&format!("* {err}; trying again"));
-        tokio::time::sleep(policy.delay(attempt, retry_after)).await;
-        attempt += 1;
+        back_off(client, &mut attempt, err, retry_after, "trying again").await?;
     }
 }
 
