@@ -1,5 +1,5 @@
 //! The `/blobs` API: create (with a signed upload form), complete, info, object
-//! (with a presigned GET), download (301 to it), list, rename and delete. Users own
+//! (with a presigned GET), download (301 to it), list, edit (new content too) and delete. Users own
 //! their blobs: others may read and download public ones, and touch nothing else.
 
 use axum::body::Bytes;
@@ -8,6 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::auth::Caller;
@@ -103,8 +104,7 @@ pub async fn create(
         .unwrap_or(false);
 
     let created = now();
-    // The TTL is capped at start-up, so this cannot overflow.
-    let form_expires = created + chrono::Duration::from_std(state.form_ttl).unwrap_or_default();
+    let form_expires = form_expiry(&state, created);
     let uid = new_uid();
     let blob = {
         let (uid, content_type) = (uid.clone(), content_type.clone());
@@ -125,18 +125,31 @@ pub async fn create(
             })
             .await?
     };
+    let value = with_write_form(&state, &headers, &blob, created, form_expires);
+    Ok(json_response(StatusCode::CREATED, &json!({"blob": value})))
+}
+
+/// The record with its upload form (`blob_object_access`, "Write"), signed at `at` for
+/// the blob's uid, content type and acl, expiring at `expires`.
+fn with_write_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    blob: &BlobRow,
+    at: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Value {
     let params = store::upload_params(
-        &state,
-        &headers,
+        state,
+        headers,
         &Upload {
-            key: &uid,
-            content_type: &content_type,
-            public,
-            now: created,
-            expires: form_expires,
+            key: &blob.uid,
+            content_type: &blob.content_type,
+            public: blob.public,
+            now: at,
+            expires,
         },
     );
-    let mut value = blob_json(&blob);
+    let mut value = blob_json(blob);
     value["blob_object_access"] = json!({
         "id": blob.id,
         "blob_id": blob.id,
@@ -144,7 +157,12 @@ pub async fn create(
         "object_access_type": "Write",
         "params": params,
     });
-    Ok(json_response(StatusCode::CREATED, &json!({"blob": value})))
+    value
+}
+
+/// When a form signed now expires. The TTL is capped at start-up, so this cannot overflow.
+fn form_expiry(state: &AppState, at: DateTime<Utc>) -> DateTime<Utc> {
+    at + chrono::Duration::from_std(state.form_ttl).unwrap_or_default()
 }
 
 /// `PUT|POST /blobs/{id}/complete`, with any of the SDKs' bodies; 200, empty.
@@ -285,7 +303,10 @@ pub async fn list(
     ))
 }
 
-/// `PUT /blobs/{id}` with a new name and/or content type: 200 with the record.
+/// `PUT /blobs/{id}`: a new name and/or content type, 200 with the record; with
+/// `new=1`, new content to come: the old object is removed, the blob gets a new uid
+/// (old URLs die with the old one) and a fresh upload form, and is not complete until
+/// that upload is. `public` is fixed at create; unknown fields are ignored.
 pub async fn update(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
@@ -299,9 +320,26 @@ pub async fn update(
     let fields: &Map<String, Value> = body::section(&params, "blob");
     let name = check_name(fields.get("name"), false)?;
     let content_type = check_content_type(fields.get("content_type"), false)?;
+    let renew = lenient_bool(fields.get("new"))
+        .map_err(|_| ApiError::invalid("new", "is invalid"))?
+        .unwrap_or(false);
     let blob = find(&state, BlobRef::Id(id)).await?;
     may_write(&caller, &blob)?;
-    let at = now().timestamp();
+    let at = now();
+    if renew {
+        let form_expires = form_expiry(&state, at);
+        let renewal = store::Renewal {
+            uid: new_uid(),
+            name,
+            content_type,
+            form_expires_at: form_expires.timestamp(),
+            now: at.timestamp(),
+        };
+        let renewed = store::renew(&state, &blob, renewal).await?;
+        let value = with_write_form(&state, &headers, &renewed, at, form_expires);
+        return Ok(json_response(StatusCode::OK, &json!({"blob": value})));
+    }
+    let at = at.timestamp();
     let updated = state
         .db
         .call(move |c| {

@@ -349,6 +349,28 @@ pub fn update_blob(
     Ok(())
 }
 
+/// What `PUT /blobs/{id}` with `new=1` changes: a new uid (so the old one and
+/// every URL made for it name nothing), a fresh form, and no content yet.
+pub struct Renewal<'a> {
+    pub uid: &'a str,
+    pub name: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub form_expires_at: i64,
+    pub now: i64,
+}
+
+/// Gives a blob a new uid and forgets its object: not complete until new content is
+/// uploaded and completed. `size` keeps the old value, as the service's answer does.
+pub fn renew_blob(conn: &Connection, id: i64, r: &Renewal<'_>) -> Result<()> {
+    conn.execute(
+        "UPDATE blobs SET uid = ?2, name = COALESCE(?3, name),
+         content_type = COALESCE(?4, content_type), object_size = NULL, object_md5 = NULL,
+         completed_at = NULL, form_expires_at = ?5, updated_at = ?6 WHERE id = ?1",
+        params![id, r.uid, r.name, r.content_type, r.form_expires_at, r.now],
+    )?;
+    Ok(())
+}
+
 /// Marks a blob complete with the size of the object it holds (the real size wins
 /// over the declared one). The first completion time is kept.
 pub fn complete_blob(conn: &Connection, id: i64, now: i64) -> Result<()> {

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, ETAG};
 use rusty_s3::{Bucket, Credentials, S3Action as _, UrlStyle};
 
-use super::not_uploaded;
+use super::{not_uploaded, Renewal};
 use crate::secret::Secret;
 use crate::server::db::{self, BlobRow};
 use crate::server::errors::ApiError;
@@ -262,6 +262,24 @@ pub async fn delete(
     let id = blob.id;
     state.db.call(move |c| db::delete_blob(c, id)).await?;
     Ok(())
+}
+
+/// The old object goes first, as for a delete: if the store fails, nothing changed
+/// and the client may ask again. Presigned URLs of the store cannot be revoked, so
+/// removing the object is what makes them dead.
+pub async fn renew(
+    state: &AppState,
+    store: &ExternalStore,
+    blob: &BlobRow,
+    renewal: Renewal,
+) -> Result<BlobRow, ApiError> {
+    store.delete_object(&blob.uid).await?;
+    let id = blob.id;
+    state
+        .db
+        .call(move |c| renewal.apply(c, id))
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 fn unreachable_store(step: &str, err: reqwest::Error) -> ApiError {

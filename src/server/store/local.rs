@@ -3,7 +3,7 @@
 
 use axum::http::HeaderMap;
 
-use super::not_uploaded;
+use super::{not_uploaded, Renewal};
 use crate::server::db::{self, BlobRow};
 use crate::server::errors::ApiError;
 use crate::server::sigv4;
@@ -52,4 +52,31 @@ pub async fn delete(state: &AppState, blob: &BlobRow) -> Result<(), ApiError> {
         })
         .await?;
     Ok(())
+}
+
+/// The record first, then the file, under the database lock: an upload landing for
+/// the old uid then finds no record and is refused, and the old presigned URLs name
+/// a key that no record has.
+pub async fn renew(
+    state: &AppState,
+    blob: &BlobRow,
+    renewal: Renewal,
+) -> Result<BlobRow, ApiError> {
+    let id = blob.id;
+    let file = state.data.object_path(&blob.uid);
+    let renewed = state
+        .db
+        .call(move |c| {
+            let renewed = renewal.apply(c, id)?;
+            if let Some(file) = file {
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            Ok(renewed)
+        })
+        .await?;
+    renewed.ok_or(ApiError::NotFound)
 }

@@ -105,6 +105,42 @@ pub async fn delete(state: &AppState, blob: &BlobRow) -> Result<(), ApiError> {
     }
 }
 
+/// Starts new content for a blob (`PUT /blobs/{id}` with `new=1`): its old object is
+/// removed and the record renewed as `renewal` says; the renewed record.
+pub async fn renew(
+    state: &AppState,
+    blob: &BlobRow,
+    renewal: Renewal,
+) -> Result<BlobRow, ApiError> {
+    match &state.store {
+        Store::Local => local::renew(state, blob, renewal).await,
+        Store::External(store) => external::renew(state, store, blob, renewal).await,
+    }
+}
+
+/// An owned `db::Renewal`, to move onto the database thread.
+pub struct Renewal {
+    pub uid: String,
+    pub name: Option<String>,
+    pub content_type: Option<String>,
+    pub form_expires_at: i64,
+    pub now: i64,
+}
+
+impl Renewal {
+    fn apply(&self, conn: &rusqlite::Connection, id: i64) -> anyhow::Result<Option<BlobRow>> {
+        let renewal = super::db::Renewal {
+            uid: &self.uid,
+            name: self.name.as_deref(),
+            content_type: self.content_type.as_deref(),
+            form_expires_at: self.form_expires_at,
+            now: self.now,
+        };
+        super::db::renew_blob(conn, id, &renewal)?;
+        super::db::blob_by_id(conn, id)
+    }
+}
+
 /// The refusal of a complete with nothing to complete.
 fn not_uploaded() -> ApiError {
     ApiError::invalid("base", "the file has not been uploaded yet")
