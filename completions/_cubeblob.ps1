@@ -46,8 +46,10 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show blob records by id (digits) or uid (hex)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List your blobs: one page, or every page with --all')
             [CompletionResult]::new('download', 'download', [CompletionResultType]::ParameterValue, 'Download blobs by id or uid to a file, a folder or stdout')
-            [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a blob')
-            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete blobs by id')
+            [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a blob (the short form of `edit --name`)')
+            [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a blob''s name or content type; its id, uid and content stay')
+            [CompletionResult]::new('replace', 'replace', [CompletionResultType]::ParameterValue, 'Send new content for a blob: the id stays, the uid changes')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete blobs by id or uid')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the local ConnectyCube-compatible storage server')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -231,6 +233,49 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'cubeblob;edit' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The new name, 1 to 100 characters')
+            [CompletionResult]::new('--content-type', '--content-type', [CompletionResultType]::ParameterName, 'The new content type')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;replace' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'A new name as well (default: the blob keeps its name)')
+            [CompletionResult]::new('--content-type', '--content-type', [CompletionResultType]::ParameterName, 'A new content type as well (default: the blob''s current type)')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest file to accept, in bytes')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'cubeblob;rm' {
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
@@ -315,8 +360,10 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show blob records by id (digits) or uid (hex)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List your blobs: one page, or every page with --all')
             [CompletionResult]::new('download', 'download', [CompletionResultType]::ParameterValue, 'Download blobs by id or uid to a file, a folder or stdout')
-            [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a blob')
-            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete blobs by id')
+            [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a blob (the short form of `edit --name`)')
+            [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a blob''s name or content type; its id, uid and content stay')
+            [CompletionResult]::new('replace', 'replace', [CompletionResultType]::ParameterValue, 'Send new content for a blob: the id stays, the uid changes')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete blobs by id or uid')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the local ConnectyCube-compatible storage server')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -344,6 +391,12 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             break
         }
         'cubeblob;help;rename' {
+            break
+        }
+        'cubeblob;help;edit' {
+            break
+        }
+        'cubeblob;help;replace' {
             break
         }
         'cubeblob;help;rm' {

@@ -22,6 +22,9 @@ _cubeblob() {
             cubeblob,download)
                 cmd="cubeblob__subcmd__download"
                 ;;
+            cubeblob,edit)
+                cmd="cubeblob__subcmd__edit"
+                ;;
             cubeblob,help)
                 cmd="cubeblob__subcmd__help"
                 ;;
@@ -39,6 +42,9 @@ _cubeblob() {
                 ;;
             cubeblob,rename)
                 cmd="cubeblob__subcmd__rename"
+                ;;
+            cubeblob,replace)
+                cmd="cubeblob__subcmd__replace"
                 ;;
             cubeblob,rm)
                 cmd="cubeblob__subcmd__rm"
@@ -58,6 +64,9 @@ _cubeblob() {
             cubeblob__subcmd__help,download)
                 cmd="cubeblob__subcmd__help__subcmd__download"
                 ;;
+            cubeblob__subcmd__help,edit)
+                cmd="cubeblob__subcmd__help__subcmd__edit"
+                ;;
             cubeblob__subcmd__help,help)
                 cmd="cubeblob__subcmd__help__subcmd__help"
                 ;;
@@ -75,6 +84,9 @@ _cubeblob() {
                 ;;
             cubeblob__subcmd__help,rename)
                 cmd="cubeblob__subcmd__help__subcmd__rename"
+                ;;
+            cubeblob__subcmd__help,replace)
+                cmd="cubeblob__subcmd__help__subcmd__replace"
                 ;;
             cubeblob__subcmd__help,rm)
                 cmd="cubeblob__subcmd__help__subcmd__rm"
@@ -95,7 +107,7 @@ _cubeblob() {
 
     case "${cmd}" in
         cubeblob)
-            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help --version login logout whoami upload info list download rename rm completions serve help"
+            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help --version login logout whoami upload info list download rename edit replace rm completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -236,8 +248,58 @@ _cubeblob() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cubeblob__subcmd__edit)
+            opts="-q -v -h --name --content-type --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --content-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cubeblob__subcmd__help)
-            opts="login logout whoami upload info list download rename rm completions serve help"
+            opts="login logout whoami upload info list download rename edit replace rm completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -265,6 +327,20 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__help__subcmd__download)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cubeblob__subcmd__help__subcmd__edit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -349,6 +425,20 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__help__subcmd__rename)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cubeblob__subcmd__help__subcmd__replace)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -621,6 +711,60 @@ _cubeblob() {
                 return 0
             fi
             case "${prev}" in
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cubeblob__subcmd__replace)
+            opts="-q -v -h --name --content-type --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --content-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --api-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -43,8 +43,10 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand info 'Show blob records by id (digits) or uid (hex)'
             cand list 'List your blobs: one page, or every page with --all'
             cand download 'Download blobs by id or uid to a file, a folder or stdout'
-            cand rename 'Rename a blob'
-            cand rm 'Delete blobs by id'
+            cand rename 'Rename a blob (the short form of `edit --name`)'
+            cand edit 'Change a blob''s name or content type; its id, uid and content stay'
+            cand replace 'Send new content for a blob: the id stays, the uid changes'
+            cand rm 'Delete blobs by id or uid'
             cand completions 'Print a shell completion script'
             cand serve 'Run the local ConnectyCube-compatible storage server'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -219,6 +221,47 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'cubeblob;edit'= {
+            cand --name 'The new name, 1 to 100 characters'
+            cand --content-type 'The new content type'
+            cand --api-url 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)'
+            cand --profile 'Profile in the config file to read and store the token in'
+            cand --progress 'How to show transfer progress on stderr'
+            cand --color 'When to use colour (NO_COLOR is honoured too)'
+            cand --timeout 'Seconds to wait for a server to answer before giving up on a request'
+            cand --retries 'How many times to retry a safe request after a connection error, 5xx or 429'
+            cand --token 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line'
+            cand --local 'Run against an embedded local server (data under the user''s data folder); no account needed'
+            cand --json 'Print one JSON object per result line (JSON Lines) on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand --allow-insecure-http 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+            cand -v 'Log each request and its answer on stderr (tokens and passwords redacted)'
+            cand --verbose 'Log each request and its answer on stderr (tokens and passwords redacted)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'cubeblob;replace'= {
+            cand --name 'A new name as well (default: the blob keeps its name)'
+            cand --content-type 'A new content type as well (default: the blob''s current type)'
+            cand --max-size 'Largest file to accept, in bytes'
+            cand --api-url 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)'
+            cand --profile 'Profile in the config file to read and store the token in'
+            cand --progress 'How to show transfer progress on stderr'
+            cand --color 'When to use colour (NO_COLOR is honoured too)'
+            cand --timeout 'Seconds to wait for a server to answer before giving up on a request'
+            cand --retries 'How many times to retry a safe request after a connection error, 5xx or 429'
+            cand --token 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line'
+            cand --local 'Run against an embedded local server (data under the user''s data folder); no account needed'
+            cand --json 'Print one JSON object per result line (JSON Lines) on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand --allow-insecure-http 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+            cand -v 'Log each request and its answer on stderr (tokens and passwords redacted)'
+            cand --verbose 'Log each request and its answer on stderr (tokens and passwords redacted)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'cubeblob;rm'= {
             cand --api-url 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)'
             cand --profile 'Profile in the config file to read and store the token in'
@@ -300,8 +343,10 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand info 'Show blob records by id (digits) or uid (hex)'
             cand list 'List your blobs: one page, or every page with --all'
             cand download 'Download blobs by id or uid to a file, a folder or stdout'
-            cand rename 'Rename a blob'
-            cand rm 'Delete blobs by id'
+            cand rename 'Rename a blob (the short form of `edit --name`)'
+            cand edit 'Change a blob''s name or content type; its id, uid and content stay'
+            cand replace 'Send new content for a blob: the id stays, the uid changes'
+            cand rm 'Delete blobs by id or uid'
             cand completions 'Print a shell completion script'
             cand serve 'Run the local ConnectyCube-compatible storage server'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -321,6 +366,10 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
         &'cubeblob;help;download'= {
         }
         &'cubeblob;help;rename'= {
+        }
+        &'cubeblob;help;edit'= {
+        }
+        &'cubeblob;help;replace'= {
         }
         &'cubeblob;help;rm'= {
         }

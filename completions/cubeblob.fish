@@ -50,8 +50,10 @@ complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "upload" -d 'Uploa
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "list" -d 'List your blobs: one page, or every page with --all'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
-complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rename" -d 'Rename a blob'
-complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete blobs by id'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete blobs by id or uid'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -221,6 +223,47 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -s q -l quiet 
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l name -d 'The new name, 1 to 100 characters' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l content-type -d 'The new content type' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l name -d 'A new name as well (default: the blob keeps its name)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l content-type -d 'A new content type as well (default: the blob\'s current type)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l max-size -d 'Largest file to accept, in bytes' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -296,15 +339,17 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s q -l quiet -
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "login" -d 'Create a session and store its token in the profile'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "list" -d 'List your blobs: one page, or every page with --all'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "rename" -d 'Rename a blob'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "rm" -d 'Delete blobs by id'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "completions" -d 'Print a shell completion script'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename rm completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "login" -d 'Create a session and store its token in the profile'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "list" -d 'List your blobs: one page, or every page with --all'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "rm" -d 'Delete blobs by id or uid'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

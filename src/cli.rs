@@ -17,7 +17,7 @@ Environment: CUBEBLOB_TOKEN overrides the stored token. CUBEBLOB_APP_ID, CUBEBLO
 CUBEBLOB_LOGIN (or CUBEBLOB_EMAIL), CUBEBLOB_PASSWORD and CUBEBLOB_AUTH_SECRET let any \
 command create its own session (for CI) and re-create it when it expires.";
 
-/// cubeblob: upload, inspect, list, download, rename and delete ConnectyCube blobs.
+/// cubeblob: upload, inspect, list, download, edit, replace and delete ConnectyCube blobs.
 #[derive(Debug, Parser)]
 #[command(name = "cubeblob", version, about, after_long_help = AFTER_HELP)]
 pub struct Cli {
@@ -198,11 +198,35 @@ Examples:
   cubeblob download -c 46919            (resume an interrupted download)")]
     Download(DownloadArgs),
 
-    /// Rename a blob
+    /// Rename a blob (the short form of `edit --name`)
     #[command(after_long_help = "Examples:\n  cubeblob rename 46919 kitten.jpg")]
     Rename(RenameArgs),
 
-    /// Delete blobs by id
+    /// Change a blob's name or content type; its id, uid and content stay
+    #[command(after_long_help = "\
+Examples:
+  cubeblob edit 46919 --name kitten.jpg
+  cubeblob edit 46919 --content-type image/png
+  cubeblob edit 763ef825ad8748239ed07def2c14555100 --name a.png --content-type image/png
+
+`public` is fixed when a blob is created; no call changes it.")]
+    Edit(EditArgs),
+
+    /// Send new content for a blob: the id stays, the uid changes
+    #[command(after_long_help = "\
+The blob keeps its id and gets a new uid: references by id stay valid, the old uid and
+URLs made with it (public links, presigned downloads) stop working. The service drops
+the old content when the replacement starts, so a replacement that fails for good leaves
+the blob empty (exit 3): run the same `cubeblob replace ID FILE` again to finish it.
+
+Examples:
+  cubeblob replace 46919 cat-v2.jpg
+  cubeblob replace 46919 config.json --content-type application/json
+  build-config | cubeblob replace 46919 -
+  cubeblob replace --json 46919 avatar.png | jq -r .uid")]
+    Replace(ReplaceArgs),
+
+    /// Delete blobs by id or uid
     #[command(after_long_help = "\
 Examples:
   cubeblob rm 46919
@@ -365,8 +389,8 @@ pub struct DownloadArgs {
 
 #[derive(Debug, Args)]
 pub struct RenameArgs {
-    /// Blob id
-    #[arg(value_name = "ID")]
+    /// Blob id (digits) or uid (hex)
+    #[arg(value_name = "ID|UID")]
     pub id: String,
 
     /// The new name, 1 to 100 characters
@@ -375,9 +399,48 @@ pub struct RenameArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).multiple(true)))]
+pub struct EditArgs {
+    /// Blob id (digits) or uid (hex)
+    #[arg(value_name = "ID|UID")]
+    pub blob: String,
+
+    /// The new name, 1 to 100 characters
+    #[arg(long, value_name = "NAME", group = "change")]
+    pub name: Option<String>,
+
+    /// The new content type
+    #[arg(long, value_name = "MIME", group = "change")]
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplaceArgs {
+    /// Blob id (digits) or uid (hex)
+    #[arg(value_name = "ID|UID")]
+    pub blob: String,
+
+    /// The new content; `-` reads stdin
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// A new name as well (default: the blob keeps its name)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// A new content type as well (default: the blob's current type)
+    #[arg(long, value_name = "MIME")]
+    pub content_type: Option<String>,
+
+    /// Largest file to accept, in bytes
+    #[arg(long, default_value_t = 104_857_600, value_name = "BYTES")]
+    pub max_size: u64,
+}
+
+#[derive(Debug, Args)]
 pub struct RmArgs {
-    /// Blob ids
-    #[arg(required = true, value_name = "ID")]
+    /// Blob ids (digits) or uids (hex)
+    #[arg(required = true, value_name = "ID|UID")]
     pub ids: Vec<String>,
 
     /// Show what would be deleted, delete nothing

@@ -28,6 +28,16 @@ impl Exit {
     /// The exit code that an error chain calls for: the first cause that says.
     pub fn for_error(err: &anyhow::Error) -> Exit {
         for cause in err.chain() {
+            // Whatever stopped it, a replacement left unfinished is a failed transfer,
+            // unless the user stopped it.
+            if cause.is::<crate::transfer::LeftEmpty>() {
+                let interrupted = err.chain().any(|c| c.is::<Interrupted>());
+                return if interrupted {
+                    Exit::Interrupted
+                } else {
+                    Exit::Network
+                };
+            }
             if let Some(api) = cause.downcast_ref::<ApiError>() {
                 return api.exit();
             }
@@ -116,5 +126,21 @@ mod tests {
         assert_eq!(Exit::for_error(&err), Exit::Auth);
         let err = anyhow::Error::new(Interrupted);
         assert_eq!(Exit::for_error(&err), Exit::Interrupted);
+    }
+
+    #[test]
+    fn a_replacement_left_unfinished_is_a_failed_transfer_unless_interrupted() {
+        let left = |cause: anyhow::Error| -> anyhow::Error {
+            crate::transfer::LeftEmpty::new(7, None, "f".into(), true, cause).into()
+        };
+        let refused = ApiError::Status {
+            what: "complete blob".into(),
+            status: 422,
+            messages: vec![],
+            retry_after: None,
+        };
+        assert_eq!(Exit::for_error(&left(refused.into())), Exit::Network);
+        let stopped = anyhow::Error::new(Interrupted).context("sending");
+        assert_eq!(Exit::for_error(&left(stopped)), Exit::Interrupted);
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use super::error::{error_messages, ApiError};
-use super::models::{Blob, BlobEnvelope, BlobPage, BlobRef, Session, SessionEnvelope};
+use super::models::{Blob, BlobChanges, BlobEnvelope, BlobPage, BlobRef, Session, SessionEnvelope};
 use super::retry::{is_refused, parse_retry_after, retryable_status, RetryPolicy};
 use crate::exit::InputError;
 use crate::secret::Secret;
@@ -348,6 +348,36 @@ impl Client {
             )
             .await?;
         Ok(decode::<BlobEnvelope>(&what, resp).await?.blob)
+    }
+
+    /// `PUT /blobs/{id}` with the changes; the record as it now is (with an upload
+    /// form when `changes.renew`). Safe to send again: a repeated `new` only renews
+    /// a blob that has no content yet.
+    pub async fn update_blob(&self, id: u64, changes: &BlobChanges) -> Result<Blob, ApiError> {
+        let what = if changes.renew {
+            format!("replace blob {id}")
+        } else {
+            format!("edit blob {id}")
+        };
+        let resp = self
+            .call(
+                &what,
+                Method::PUT,
+                &format!("/blobs/{id}"),
+                Some(changes.body()),
+                Mode::Safe,
+            )
+            .await?;
+        Ok(decode::<BlobEnvelope>(&what, resp).await?.blob)
+    }
+
+    /// The id behind an id or a uid: no request for an id, one for a uid (the calls
+    /// that change a blob take its id only).
+    pub async fn blob_id(&self, blob: &BlobRef) -> Result<u64, ApiError> {
+        match blob {
+            BlobRef::Id(id) => Ok(*id),
+            BlobRef::Uid(uid) => Ok(self.blob_object(uid, false).await?.id),
+        }
     }
 
     /// `DELETE /blobs/{id}`. A 404 after a retry means an earlier try did it.

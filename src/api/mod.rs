@@ -8,7 +8,10 @@ pub mod retry;
 
 pub use client::{Client, ClientConfig, LoginName, SessionCredentials};
 pub use error::{xml_element, ApiError, StorageError};
-pub use models::{Blob, BlobObjectAccess, BlobPage, BlobRef, Session, User, BLOB_NAME_CHARS};
+pub use models::{
+    check_blob_name, check_content_type, Blob, BlobChanges, BlobObjectAccess, BlobPage, BlobRef,
+    Session, User, BLOB_NAME_CHARS,
+};
 
 /// The `CB-SDK` header value we send: polite, not required.
 pub fn sdk_header() -> String {

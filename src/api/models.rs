@@ -178,6 +178,67 @@ fn unwrap_items<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Blob>, D::Error> 
         .collect())
 }
 
+/// What `PUT /blobs/{id}` changes; `None` leaves a field as it is. `renew` asks for
+/// new content: the blob keeps its id, gets a new uid and an upload form, and its old
+/// content is dropped by the service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlobChanges {
+    pub name: Option<String>,
+    pub content_type: Option<String>,
+    pub renew: bool,
+}
+
+impl BlobChanges {
+    /// The request body: `{"blob": {...}}` with only what changes (`new` as the
+    /// documented `"1"`).
+    pub fn body(&self) -> serde_json::Value {
+        let mut blob = serde_json::Map::new();
+        if let Some(name) = &self.name {
+            blob.insert("name".into(), name.clone().into());
+        }
+        if let Some(content_type) = &self.content_type {
+            blob.insert("content_type".into(), content_type.clone().into());
+        }
+        if self.renew {
+            blob.insert("new".into(), "1".into());
+        }
+        serde_json::json!({ "blob": blob })
+    }
+}
+
+/// A blob name the service takes (1 to 100 characters), checked before any request.
+pub fn check_blob_name(name: &str) -> Result<(), InputError> {
+    let chars = name.chars().count();
+    if chars == 0 {
+        return Err(InputError::Invalid("the new name is empty".into()));
+    }
+    if chars > *BLOB_NAME_CHARS.end() {
+        return Err(InputError::Invalid(format!(
+            "the new name has {chars} characters; the most a blob name may have is {}",
+            BLOB_NAME_CHARS.end()
+        )));
+    }
+    Ok(())
+}
+
+/// A content type worth sending: `type/subtype`, at most 255 bytes, no control
+/// characters. The service checks the rest.
+pub fn check_content_type(content_type: &str) -> Result<(), InputError> {
+    let valid = content_type.len() <= 255
+        && content_type.contains('/')
+        && !content_type
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() && c != ' ');
+    if valid {
+        Ok(())
+    } else {
+        Err(InputError::Invalid(format!(
+            "`{}` is not a content type (like `image/jpeg`)",
+            content_type.escape_debug()
+        )))
+    }
+}
+
 /// A blob named on the command line: an id (digits) or a uid (hex).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BlobRef {
@@ -279,6 +340,40 @@ mod tests {
         let page: BlobPage = serde_json::from_str(body).unwrap();
         assert_eq!(page.items.iter().map(|b| b.id).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(page.total_entries, Some(2));
+    }
+
+    #[test]
+    fn changes_send_only_what_changes() {
+        let rename = BlobChanges {
+            name: Some("a.txt".into()),
+            ..BlobChanges::default()
+        };
+        assert_eq!(
+            rename.body(),
+            serde_json::json!({"blob": {"name": "a.txt"}})
+        );
+        let replace = BlobChanges {
+            content_type: Some("image/png".into()),
+            renew: true,
+            ..BlobChanges::default()
+        };
+        assert_eq!(
+            replace.body(),
+            serde_json::json!({"blob": {"content_type": "image/png", "new": "1"}})
+        );
+    }
+
+    #[test]
+    fn names_and_content_types_are_checked_locally() {
+        assert!(check_blob_name("").is_err());
+        assert!(check_blob_name("a").is_ok());
+        assert!(check_blob_name(&"é".repeat(100)).is_ok());
+        assert!(check_blob_name(&"a".repeat(101)).is_err());
+        assert!(check_content_type("image/png").is_ok());
+        assert!(check_content_type("text/plain; charset=utf-8").is_ok());
+        assert!(check_content_type("png").is_err());
+        assert!(check_content_type("a/b\tc").is_err());
+        assert!(check_content_type("a/b\n").is_err());
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 mod completions;
 mod download;
+mod edit;
 mod info;
 mod list;
 mod login;
 mod logout;
 mod rename;
+mod replace;
 mod rm;
 mod serve;
 mod session;
@@ -122,6 +124,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
             Command::List(args) => list::run(&ctx, args).await,
             Command::Download(args) => download::run(&ctx, args).await,
             Command::Rename(args) => rename::run(&ctx, args).await,
+            Command::Edit(args) => edit::run(&ctx, args).await,
+            Command::Replace(args) => replace::run(&ctx, args).await,
             Command::Rm(args) => rm::run(&ctx, args).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions(_) => unreachable!("handled before the runtime starts"),

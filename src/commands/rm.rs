@@ -1,6 +1,7 @@
-//! `cubeblob rm ID...`: delete blobs, going on past failures; `--dry-run` fetches
-//! and shows each record instead, and deletes nothing. Every id is checked before
-//! any request, so a typo in a long list deletes nothing.
+//! `cubeblob rm ID|UID...`: delete blobs, going on past failures; `--dry-run` fetches
+//! and shows each record instead, and deletes nothing. Every argument is checked
+//! before any request, so a typo in a long list deletes nothing; a uid costs one
+//! request more, for its id.
 
 use anyhow::Result;
 use futures_util::stream::{self, StreamExt};
@@ -23,28 +24,31 @@ pub struct Deleted {
 }
 
 pub async fn run(ctx: &Context, args: RmArgs) -> Result<Exit> {
-    let ids = args
+    let refs = args
         .ids
         .iter()
-        .map(|s| BlobRef::parse_id(s))
+        .map(|s| BlobRef::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
     let client = ctx.client().await?;
-    let mut batch = Batch::new(ids.len(), &ctx.out);
+    let mut batch = Batch::new(refs.len(), &ctx.out);
     if args.dry_run {
-        dry_run(ctx, &client, ids, &mut batch).await?;
+        dry_run(ctx, &client, refs, &mut batch).await?;
     } else {
-        let mut results = stream::iter(ids)
-            .map(|id| {
+        let mut results = stream::iter(refs)
+            .map(|blob| {
                 let client = &client;
-                async move { (id, client.delete_blob(id).await) }
+                async move {
+                    let id = client.blob_id(&blob).await?;
+                    client.delete_blob(id).await.map(|()| id)
+                }
             })
             .buffered(IN_FLIGHT);
-        while let Some((id, result)) = results.next().await {
+        while let Some(result) = results.next().await {
             match result {
                 Err(e) => batch.fail(e.into()),
-                Ok(()) if ctx.out.json => ctx.out.json_line(&Deleted { id, deleted: true })?,
-                Ok(()) if !ctx.out.tty => ctx.out.tsv_line(&[id.to_string()])?,
-                Ok(()) => ctx.out.status(&format!("Deleted blob {id}")),
+                Ok(id) if ctx.out.json => ctx.out.json_line(&Deleted { id, deleted: true })?,
+                Ok(id) if !ctx.out.tty => ctx.out.tsv_line(&[id.to_string()])?,
+                Ok(id) => ctx.out.status(&format!("Deleted blob {id}")),
             }
         }
     }
@@ -52,10 +56,15 @@ pub async fn run(ctx: &Context, args: RmArgs) -> Result<Exit> {
 }
 
 /// Shows what `rm` would delete: the records, fetched (so a wrong id shows up now).
-async fn dry_run(ctx: &Context, client: &Client, ids: Vec<u64>, batch: &mut Batch) -> Result<()> {
+async fn dry_run(
+    ctx: &Context,
+    client: &Client,
+    refs: Vec<BlobRef>,
+    batch: &mut Batch,
+) -> Result<()> {
     let mut writer = BlobWriter::new(&ctx.out, Layout::Table, false);
-    let mut results = stream::iter(ids)
-        .map(|id| client.blob(id))
+    let mut results = stream::iter(refs)
+        .map(|blob| async move { client.resolve(&blob).await })
         .buffered(IN_FLIGHT);
     while let Some(result) = results.next().await {
         match result {

@@ -1,22 +1,21 @@
 //! `cubeblob upload FILE... | -`: every input checked before any request, then the
 //! uploads run a few at a time with progress, each result printed as it lands.
 
-use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use futures_util::StreamExt;
 use serde::Serialize;
-use tempfile::NamedTempFile;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
-use crate::api::{ApiError, BLOB_NAME_CHARS};
+use crate::api::{check_content_type, ApiError, BLOB_NAME_CHARS};
 use crate::cli::UploadArgs;
 use crate::exit::{Exit, InputError, Interrupted};
 use crate::output::progress::Renderer;
 use crate::output::sanitize::escape_for_terminal;
 use crate::output::{human, Batch, BlobRecord, Out};
+use crate::transfer::source::{self, is_stdin, Source};
 use crate::transfer::{upload, InterruptWatch, UploadRequest};
 
 /// One `--json` line: the blob record (with `public_url` for public blobs) and the
@@ -35,8 +34,8 @@ struct Ready {
     shown: String,
     /// The path as given (`-` for stdin), for `--json`.
     file: String,
-    /// Holds stdin's bytes until the upload is done; the file goes with it.
-    _spool: Option<NamedTempFile>,
+    /// Holds stdin's bytes until the upload is done.
+    _source: Source,
 }
 
 pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
@@ -148,67 +147,15 @@ fn check_options(args: &UploadArgs) -> Result<(), InputError> {
         ));
     }
     if let Some(ct) = &args.content_type {
-        let valid = ct.len() <= 255
-            && ct.contains('/')
-            && !ct
-                .chars()
-                .any(|c| c.is_control() || c.is_whitespace() && c != ' ');
-        if !valid {
-            return Err(InputError::Invalid(format!(
-                "`{}` is not a content type (like `image/jpeg`)",
-                escape_for_terminal(ct)
-            )));
-        }
+        check_content_type(ct)?;
     }
     Ok(())
 }
 
-/// The checks every input passes before any request: a readable regular file within the size limit,
-/// with a name the service takes. Stdin is spooled to a temporary file here, since
-/// the form needs the exact length before the first byte is sent.
+/// The checks every input passes before any request: the file (see
+/// `transfer::source`), and a name and content type the service takes.
 async fn prepare(path: &Path, args: &UploadArgs) -> Result<Ready> {
-    let (file, size, spool) = if is_stdin(path) {
-        let (spool, size) = spool_stdin(args.max_size).await?;
-        (spool.path().to_path_buf(), size, Some(spool))
-    } else {
-        let meta = tokio::fs::metadata(path).await.map_err(|e| {
-            invalid(format!(
-                "cannot read `{}`: {}",
-                path.display(),
-                io_reason(&e)
-            ))
-        })?;
-        if meta.is_dir() {
-            return Err(invalid(format!(
-                "`{}` is a folder, not a file",
-                path.display()
-            )));
-        }
-        if !meta.is_file() {
-            return Err(invalid(format!(
-                "`{}` is not a regular file",
-                path.display()
-            )));
-        }
-        tokio::fs::File::open(path).await.map_err(|e| {
-            invalid(format!(
-                "cannot read `{}`: {}",
-                path.display(),
-                io_reason(&e)
-            ))
-        })?;
-        (path.to_path_buf(), meta.len(), None)
-    };
-    if size > args.max_size {
-        return Err(invalid(format!(
-            "`{}` is {} bytes ({}), over the limit of {} bytes\nhint: the service takes at \
-             most 100 MiB per blob; `--max-size` sets the limit checked here",
-            shown(path),
-            size,
-            human::size(size),
-            args.max_size
-        )));
-    }
+    let source = source::open(path, args.max_size).await?;
     let name = match &args.name {
         Some(name) => name.clone(),
         None => path
@@ -238,36 +185,16 @@ async fn prepare(path: &Path, args: &UploadArgs) -> Result<Ready> {
     });
     Ok(Ready {
         req: UploadRequest {
-            path: file,
-            size,
+            path: source.path.clone(),
+            size: source.size,
             name,
             content_type,
             public: args.public,
         },
         shown: shown(path),
         file: path.display().to_string(),
-        _spool: spool,
+        _source: source,
     })
-}
-
-/// Copies stdin to a temporary file, stopping one byte past the limit.
-async fn spool_stdin(max_size: u64) -> Result<(NamedTempFile, u64)> {
-    // Blocking std I/O on the blocking pool: std's copy uses splice/sendfile where it can.
-    let (spool, size) = tokio::task::spawn_blocking(move || -> Result<(NamedTempFile, u64)> {
-        let mut spool = NamedTempFile::new().context("cannot create a temporary file for stdin")?;
-        let mut limited = std::io::stdin().lock().take(max_size + 1);
-        let size = std::io::copy(&mut limited, spool.as_file_mut()).context("cannot read stdin")?;
-        spool.as_file_mut().flush()?;
-        Ok((spool, size))
-    })
-    .await??;
-    if size > max_size {
-        return Err(invalid(format!(
-            "stdin holds more than the limit of {max_size} bytes\nhint: the service takes \
-             at most 100 MiB per blob; `--max-size` sets the limit checked here"
-        )));
-    }
-    Ok((spool, size))
 }
 
 /// One result: a JSON line, a TSV line, or a line for a person.
@@ -298,10 +225,6 @@ fn print(out: &Out, record: BlobRecord, file: &str) -> std::io::Result<()> {
     out.data(&line)
 }
 
-fn is_stdin(path: &Path) -> bool {
-    path.as_os_str() == "-"
-}
-
 fn shown(path: &Path) -> String {
     if is_stdin(path) {
         "stdin".into()
@@ -312,14 +235,6 @@ fn shown(path: &Path) -> String {
 
 fn invalid(message: String) -> anyhow::Error {
     InputError::Invalid(message).into()
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
 }
 
 fn is_interrupted(err: &anyhow::Error) -> bool {

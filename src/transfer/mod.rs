@@ -1,4 +1,4 @@
-//! The upload and download engines: streaming from and to disk, the exact multipart
+//! The upload, replace and download engines: streaming from and to disk, the exact multipart
 //! length, MD5 checks, retries, rollback of half-made records, resume and progress
 //! events. They print nothing; the commands render what they report.
 
@@ -7,11 +7,14 @@ pub mod events;
 pub mod form;
 mod interrupt;
 pub mod multipart;
+mod replace;
 mod sink;
+pub mod source;
 mod storage;
 pub mod upload;
 
 pub use download::{download, DownloadOptions, Downloaded, Target};
 pub use events::{Events, FileEvents, NoEvents};
 pub use interrupt::InterruptWatch;
+pub use replace::{replace, LeftEmpty, ReplaceRequest};
 pub use upload::{upload, UploadRequest};

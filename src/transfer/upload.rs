@@ -26,11 +26,11 @@ const SENDING: &str = "sending to storage";
 
 /// How many times an upload form that expired before the bytes arrived is replaced by
 /// a fresh record and form (the form lives an hour; twice covers a slow link).
-const FRESH_FORMS: u32 = 2;
+pub(super) const FRESH_FORMS: u32 = 2;
 
 /// The longest we wait, after a failure or Ctrl-C, for a record to be deleted or for a
 /// create already sent to answer: cleanup must not hang an interrupted program.
-const CLEANUP_WAIT: Duration = Duration::from_secs(15);
+pub(super) const CLEANUP_WAIT: Duration = Duration::from_secs(15);
 
 /// One file to upload, checked beforehand (exists, regular, size within the limit).
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ async fn upload_with_fresh_forms(
         let outcome = tokio::select! {
             biased;
             _ = cancel.cancelled() => Err(Interrupted.into()),
-            r = send_and_complete(client, req, &blob, events.clone()) => r,
+            r = send_and_complete(client, req, &blob, events.clone(), "create blob") => r,
         };
         let err = match outcome {
             Ok(()) => return Ok(completed(blob, req.size)),
@@ -117,14 +117,17 @@ async fn create(
     }
 }
 
-async fn send_and_complete(
+/// Steps 2 and 3, shared by upload and replace: the streamed, MD5-checked POST with
+/// the form that `blob` came with (from `what`, for messages), then complete.
+pub(super) async fn send_and_complete(
     client: &Client,
     req: &UploadRequest,
     blob: &Blob,
     events: Arc<dyn FileEvents>,
+    what: &str,
 ) -> anyhow::Result<()> {
     let bad_answer = |detail: String| ApiError::Decode {
-        what: "create blob".into(),
+        what: what.into(),
         detail,
     };
     let params = blob
@@ -240,15 +243,15 @@ async fn remove_record(client: &Client, id: u64) -> anyhow::Result<()> {
     }
 }
 
-fn is_policy_expired(err: &anyhow::Error) -> bool {
+pub(super) fn is_policy_expired(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         matches!(cause.downcast_ref::<ApiError>(),
             Some(ApiError::Storage { error, .. }) if error.is_policy_expired())
     })
 }
 
-/// The created record as it now stands; the signed form is dropped so it is never shown.
-fn completed(mut blob: Blob, size: u64) -> Blob {
+/// The record as it now stands; the signed form is dropped so it is never shown.
+pub(super) fn completed(mut blob: Blob, size: u64) -> Blob {
     blob.size = Some(size);
     blob.blob_status = Some("complete".into());
     blob.blob_object_access = None;
