@@ -1,6 +1,6 @@
 //! The client and the server on a real S3 store that nobody here wrote (SeaweedFS in
-//! CI, from `.ci/seaweedfs.sh`): uploads, downloads, rename, delete, bad input and
-//! expired or spoiled forms, with the store itself checking every form. Without
+//! CI, from `.ci/seaweedfs.sh`): uploads, downloads, rename, edit, replace, delete,
+//! bad input and expired or spoiled forms, with the store itself checking every form. Without
 //! `CUBEBLOB_TEST_S3_ENDPOINT` these tests say they were skipped; with
 //! `CUBEBLOB_REQUIRE_S3` (CI) they fail instead. The last test needs no store: it
 //! proves the field order on our own endpoint, the one store that checks it.
@@ -175,6 +175,77 @@ fn rm_deletes_the_object_from_the_store() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(helpers::element(&body, "Code"), "NoSuchKey");
     assert!(blobs_on_server(config.path(), &server).is_empty());
+}
+
+#[test]
+fn replace_and_edit_keep_the_id_and_leave_no_old_object_in_the_store() {
+    let Some(s3) =
+        ExternalS3::from_env("replace_and_edit_keep_the_id_and_leave_no_old_object_in_the_store")
+    else {
+        return;
+    };
+    let server = TestServer::start_on(&s3, &[]);
+    let config = logged_in(&server, ALICE);
+    let dir = TempDir::new().unwrap();
+    let first = random_file(dir.path(), "v1.bin", 200_000, 12);
+    let line = upload(config.path(), &server, &first);
+    let id = line["id"].clone();
+    let mut old_uid = line["uid"].as_str().unwrap().to_string();
+
+    for (file, seed) in [("v2.bin", 13), ("v3.bin", 14)] {
+        let old_url = download_url(config.path(), &server, &id);
+        let size = if seed == 13 { 700_000 } else { 20 };
+        let file = random_file(dir.path(), file, size, seed);
+        let out = cubeblob(config.path(), &server.url)
+            .args(["--json", "replace", &id.to_string()])
+            .arg(&file)
+            .assert()
+            .success();
+        let replaced = json_lines(&out.get_output().stdout).remove(0);
+        assert_eq!(replaced["id"], id);
+        assert_eq!(replaced["size"], size);
+        let uid = replaced["uid"].as_str().unwrap().to_string();
+        assert_ne!(uid, old_uid);
+
+        // The old object is gone from the bucket: its URL is still validly signed,
+        // so only the object's absence can refuse it.
+        let (status, body) = get(&old_url);
+        let body = String::from_utf8_lossy(&body).to_string();
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(helpers::element(&body, "Code"), "NoSuchKey");
+        // The new one is in the store under the new uid, byte-exact.
+        let url = download_url(config.path(), &server, &id);
+        assert!(
+            url.starts_with(&format!("{}/{uid}?", s3.bucket_url())),
+            "{url}"
+        );
+        let (status, bytes) = get(&url);
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(bytes, std::fs::read(&file).unwrap());
+        old_uid = uid;
+    }
+
+    // An edit changes the record and leaves the object where it is.
+    let out = cubeblob(config.path(), &server.url)
+        .args(["--json", "edit", &old_uid, "--name", "final.bin"])
+        .args(["--content-type", "application/x-final"])
+        .assert()
+        .success();
+    let edited = json_lines(&out.get_output().stdout).remove(0);
+    assert_eq!(
+        (&edited["id"], edited["uid"].as_str()),
+        (&id, Some(old_uid.as_str()))
+    );
+    assert_eq!(edited["name"], "final.bin");
+    assert_eq!(edited["content_type"], "application/x-final");
+    let back = dir.path().join("back.bin");
+    cubeblob(config.path(), &server.url)
+        .args(["download", &id.to_string(), "-o"])
+        .arg(&back)
+        .assert()
+        .success();
+    assert!(same_bytes(&dir.path().join("v3.bin"), &back));
+    assert_eq!(blobs_on_server(config.path(), &server).len(), 1);
 }
 
 #[test]
