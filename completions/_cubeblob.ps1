@@ -287,6 +287,8 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('--s3-access-key', '--s3-access-key', [CompletionResultType]::ParameterName, 'Access key id for --s3-endpoint (also from AWS_ACCESS_KEY_ID)')
             [CompletionResult]::new('--s3-secret-key', '--s3-secret-key', [CompletionResultType]::ParameterName, 'Secret access key for --s3-endpoint; prefer the environment (also from AWS_SECRET_ACCESS_KEY), where other users cannot see it')
             [CompletionResult]::new('--s3-region', '--s3-region', [CompletionResultType]::ParameterName, 'Signing region of --s3-endpoint')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection that sends no request head for SECS seconds (idle keep-alive connections included)')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections at most (default: half the open-file limit, less a reserve); more wait to be accepted')
             [CompletionResult]::new('--s3-tamper', '--s3-tamper', [CompletionResultType]::ParameterName, 'Test aid: spoil every upload form handed out, so that storage refuses it')
             [CompletionResult]::new('--faults', '--faults', [CompletionResultType]::ParameterName, 'Test aid: a JSON fault plan that makes chosen requests fail on purpose (error statuses, cut connections, delays) and can log every request')
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')

@@ -6,10 +6,55 @@ mod common;
 #[path = "server_support/mod.rs"]
 mod helpers;
 
+use std::io::{BufRead, BufReader, Read as _};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
 use common::*;
 use helpers::*;
 use reqwest::StatusCode;
 use serde_json::Value;
+
+/// `cubeblob serve` started by `sh -c 'PREAMBLE; exec cubeblob serve ...'` (a
+/// `ulimit`, a `umask`); killed when dropped.
+struct ShellServer {
+    child: Child,
+    url: String,
+}
+
+impl ShellServer {
+    fn start(preamble: &str, data: &std::path::Path, extra: &[&str]) -> ShellServer {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{preamble}; exec \"$0\" \"$@\""))
+            .arg(bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(["--user", &format!("{}:{}", ALICE.0, ALICE.1)])
+            .args(extra)
+            .env_remove("CUBEBLOB_API_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start cubeblob serve under sh");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("read the start line");
+        let url = start_line_field(&line, "url")
+            .unwrap_or_else(|| panic!("no url= in the start line: {line:?}"));
+        ShellServer { child, url }
+    }
+}
+
+impl Drop for ShellServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 /// The body of a refused request is the contract's `{"errors":{"base":[MESSAGE]}}`;
 /// the message.
@@ -81,4 +126,38 @@ async fn nested_and_oversized_bodies_get_a_4xx_and_the_server_lives_on() {
     let token = login(&http, url, ALICE).await;
     let blob = upload(&http, url, &token, "after.bin", b"still here", false).await;
     assert_eq!(blob["size"], Value::from(10));
+}
+
+#[tokio::test]
+async fn idle_sockets_beyond_the_descriptor_limit_do_not_lock_clients_out() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let server = ShellServer::start(
+        "ulimit -n 256",
+        &dir.path().join("data"),
+        &["--idle-timeout", "2"],
+    );
+    let addr = server.url.trim_start_matches("http://").to_string();
+
+    // More idle connections than the server has descriptors; the kernel completes
+    // each handshake whether or not the server accepts it.
+    let idle: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(&addr).expect("connect an idle socket"))
+        .collect();
+
+    // A normal client is still answered: the idle ones are closed in time.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let token = login(&http, &server.url, ALICE).await;
+    assert_eq!(token.len(), 40);
+
+    // And the server closed the first idle socket itself (end of stream, not our
+    // read timeout, which is far longer than the server's).
+    let mut first = &idle[0];
+    first
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(first.read(&mut buf).expect("the server closes it"), 0);
 }

@@ -66,6 +66,7 @@ fn config_from(mut args: ServeArgs) -> Result<ServerConfig> {
     for (what, secs) in [
         ("--token-ttl", args.token_ttl),
         ("--form-ttl", args.form_ttl),
+        ("--idle-timeout", args.idle_timeout),
     ] {
         if secs == 0 {
             return Err(InputError::Invalid(format!("`{what}` must be at least 1 second")).into());
@@ -93,6 +94,15 @@ fn config_from(mut args: ServeArgs) -> Result<ServerConfig> {
                 FaultPlan::load(path).map_err(|e| InputError::Invalid(format!("{e:#}")))?,
             )),
             None => None,
+        },
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: match args.max_connections {
+            Some(0) => {
+                return Err(
+                    InputError::Invalid("`--max-connections` must be at least 1".into()).into(),
+                )
+            }
+            other => other,
         },
     })
 }

@@ -10,6 +10,7 @@ mod data;
 mod db;
 mod errors;
 mod faults;
+mod listen;
 mod password;
 mod range;
 mod routes;
@@ -43,6 +44,9 @@ const DEMO_LOGIN: &str = "demo";
 /// clock arithmetic and the 4-digit years of the wire formats can hold.
 const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
+/// How long `serve` waits for a request head, by default.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Everything the server needs to start.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -73,6 +77,12 @@ pub struct ServerConfig {
     pub s3_tamper: Option<Tamper>,
     /// A test aid: the fault plan of `serve --faults` (failures on purpose).
     pub faults: Option<Arc<FaultPlan>>,
+    /// How long a connection may stay without sending a request head (idle
+    /// keep-alive connections included) before it is closed.
+    pub idle_timeout: Duration,
+    /// Open connections at most, both listeners together; `None` derives it from
+    /// the open-file limit.
+    pub max_connections: Option<usize>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -93,6 +103,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("s3_store", &self.s3_store)
             .field("s3_tamper", &self.s3_tamper)
             .field("faults", &self.faults.as_ref().map(|plan| plan.len()))
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -115,6 +127,8 @@ impl ServerConfig {
             s3_store: None,
             s3_tamper: None,
             faults: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: None,
         }
     }
 }
@@ -199,8 +213,10 @@ impl RunningServer {
         });
 
         let (stop, stopped) = watch::channel(false);
+        let limits = listen::ConnectionLimits::new(config.idle_timeout, config.max_connections);
         let mut tasks = vec![spawn_serve(
             api_listener,
+            limits.clone(),
             faults::wrap(
                 routes::api_app(Arc::clone(&state), s3_listener.is_none() && own_s3),
                 config.faults.clone(),
@@ -211,7 +227,7 @@ impl RunningServer {
         if let Some(listener) = s3_listener {
             let db = state.db.clone();
             let app = faults::wrap(routes::s3_app(state), config.faults.clone(), db);
-            tasks.push(spawn_serve(listener, app, stopped));
+            tasks.push(spawn_serve(listener, limits, app, stopped));
         }
         Ok(RunningServer {
             base_url,
@@ -271,20 +287,11 @@ impl Drop for RunningServer {
 
 fn spawn_serve(
     listener: TcpListener,
+    limits: listen::ConnectionLimits,
     app: axum::Router,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let signal = async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        };
-        if let Err(err) = axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
-            .await
-        {
-            eprintln!("cubeblob serve: the listener failed: {err}");
-        }
-    })
+    tokio::spawn(listen::serve(listener, app, limits, stopped))
 }
 
 /// The URL clients should use for a bound address: a wildcard address is reached
