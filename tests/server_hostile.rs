@@ -161,3 +161,80 @@ async fn idle_sockets_beyond_the_descriptor_limit_do_not_lock_clients_out() {
     let mut buf = [0u8; 16];
     assert_eq!(first.read(&mut buf).expect("the server closes it"), 0);
 }
+
+/// Every file under `root` and its mode, folders with a trailing `/`; `root` itself
+/// is left out.
+#[cfg(unix)]
+fn modes_under(root: &std::path::Path) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            let name = entry
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .display()
+                .to_string();
+            let mode = meta.permissions().mode() & 0o777;
+            if meta.is_dir() {
+                found.push((format!("{name}/"), mode));
+                pending.push(entry.path());
+            } else {
+                found.push((name, mode));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn database_and_data_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::TempDir::new().unwrap();
+    // A data folder the user made, readable by all.
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let check = |when: &str| {
+        let modes = modes_under(&data);
+        let shown: Vec<String> = modes.iter().map(|(n, m)| format!("{n} {m:o}")).collect();
+        let open: Vec<&String> = modes
+            .iter()
+            .zip(&shown)
+            .filter(|((name, mode), _)| *mode != if name.ends_with('/') { 0o700 } else { 0o600 })
+            .map(|(_, shown)| shown)
+            .collect();
+        assert!(
+            open.is_empty(),
+            "{when}: not private: {open:?} (all: {shown:?})"
+        );
+        modes
+    };
+
+    let server = ShellServer::start("umask 022", &data, &[]);
+    let modes = check("after start");
+    for expected in ["cubeblob.db", "cubeblob.db-wal", "objects/", "tmp/"] {
+        assert!(
+            modes.iter().any(|(name, _)| name == expected),
+            "no {expected} in {modes:?}"
+        );
+    }
+
+    let http = http();
+    let token = login(&http, &server.url, ALICE).await;
+    let blob = upload(&http, &server.url, &token, "secret.txt", b"private", false).await;
+    let modes = check("after an upload");
+    let object = format!("objects/{}", blob["uid"].as_str().unwrap());
+    assert!(modes.iter().any(|(name, _)| *name == object), "{modes:?}");
+
+    // The user's own folder keeps its mode; what is in it is private.
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o755);
+}

@@ -11,13 +11,16 @@ use serde_json::{json, Value};
 
 use super::sigv4::S3Keys;
 
+const DB_FILE: &str = "cubeblob.db";
 const S3_KEYS_FILE: &str = "s3-credentials.json";
 const DEMO_FILE: &str = "demo-user.json";
 /// An upload in flight writes all the time; one untouched this long was abandoned.
 const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Folders we create are 0700: the database holds live session tokens and the
-/// objects are users' private blobs. A folder the user made keeps its mode.
+/// Folders we create are 0700 and files 0600, whatever the umask: the database (and
+/// its `-wal`, which SQLite creates with the database's mode) holds live session
+/// tokens and the objects are users' private blobs. The data folder itself keeps the
+/// mode of a user who made it; everything in it is ours and kept private.
 fn private_dir_builder() -> std::fs::DirBuilder {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -44,6 +47,21 @@ impl DataDir {
                 .create(&dir)
                 .with_context(|| format!("cannot create the folder `{}`", dir.display()))?;
         }
+        // Ours, so made private even when an earlier version left them open.
+        for dir in [root.join("objects"), root.join("tmp")] {
+            make_private(&dir, 0o700)?;
+        }
+        let db = root.join(DB_FILE);
+        create_private_file(&db)?;
+        for file in [
+            db.clone(),
+            root.join(format!("{DB_FILE}-wal")),
+            root.join(format!("{DB_FILE}-shm")),
+            root.join(S3_KEYS_FILE),
+            root.join(DEMO_FILE),
+        ] {
+            make_private(&file, 0o600)?;
+        }
         let tmp = root.join("tmp");
         let entries =
             std::fs::read_dir(&tmp).with_context(|| format!("cannot read `{}`", tmp.display()))?;
@@ -65,7 +83,7 @@ impl DataDir {
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.root.join("cubeblob.db")
+        self.root.join(DB_FILE)
     }
 
     /// Where an object lives. Uids are ours (hex), but a path is only ever made
@@ -142,6 +160,54 @@ fn read_json(path: &Path) -> Result<Option<Value>> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(err).with_context(|| format!("cannot read `{}`", path.display())),
     }
+}
+
+/// Creates `path` empty and 0600 if it is missing, so that SQLite opens a private file
+/// instead of creating one by the umask.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .with_context(|| format!("cannot create `{}`", path.display()))?;
+    Ok(())
+}
+
+/// Takes group and other permissions off a file or folder of ours, if it exists.
+fn make_private(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let current = match std::fs::symlink_metadata(path) {
+            Ok(meta) if !meta.file_type().is_symlink() => meta.permissions().mode(),
+            Ok(_) => return Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => {
+                return Err(err).with_context(|| format!("cannot read `{}`", path.display()))
+            }
+        };
+        if current & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .with_context(|| format!("cannot make `{}` private", path.display()))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// Options that create a new file only its owner can read: uploads in flight.
+pub fn private_file_options() -> tokio::fs::OpenOptions {
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options
 }
 
 /// Writes a file only its owner can read, whole or not at all.

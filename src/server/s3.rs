@@ -12,7 +12,7 @@ use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 
-use super::data::TempFile;
+use super::data::{private_file_options, TempFile};
 use super::db::{self, BlobRow};
 use super::errors::{xml_escape, xml_response, S3Error};
 use super::range::{self, Span};
@@ -165,9 +165,12 @@ async fn receive_file(
     max: u64,
 ) -> Result<Landed, S3Error> {
     let temp = TempFile::new(state.data.temp_path());
-    let file = tokio::fs::File::create(temp.path()).await.map_err(|err| {
-        S3Error::from(anyhow::Error::from(err).context("cannot create an upload file"))
-    })?;
+    let file = private_file_options()
+        .open(temp.path())
+        .await
+        .map_err(|err| {
+            S3Error::from(anyhow::Error::from(err).context("cannot create an upload file"))
+        })?;
     let mut writer = BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut md5 = Md5::new();
     let mut size: u64 = 0;
