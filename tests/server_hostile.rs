@@ -238,3 +238,141 @@ async fn database_and_data_files_are_private_whatever_the_umask() {
     let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o755);
 }
+
+/// A small tmpfs mounted for one test, unmounted when dropped; `None` (after saying
+/// so) when it cannot be mounted: the test needs root.
+struct SmallDisk {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(test: &str, size: &str) -> Option<SmallDisk> {
+        use std::io::Write as _;
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("disk");
+        std::fs::create_dir(&path).unwrap();
+        let mounted = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(&path)
+            .stderr(Stdio::piped())
+            .output();
+        match mounted {
+            Ok(out) if out.status.success() => Some(SmallDisk { path, _dir: dir }),
+            other => {
+                let why = match other {
+                    Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    Err(err) => err.to_string(),
+                };
+                let line = format!("{test}: skipped: cannot mount a tmpfs (needs root): {why}\n");
+                let _ = std::io::stderr().write_all(line.as_bytes());
+                None
+            }
+        }
+    }
+
+    /// Writes a filler file until the disk is full.
+    fn fill(&self) {
+        use std::io::Write as _;
+        let mut filler = std::fs::File::create(self.path.join("filler")).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        loop {
+            if let Err(err) = filler.write_all(&block) {
+                assert_eq!(err.kind(), std::io::ErrorKind::StorageFull, "{err}");
+                break;
+            }
+        }
+        // The last partial blocks, byte-sized.
+        while filler.write_all(&[0u8; 512]).is_ok() {}
+        while filler.write_all(&[0u8]).is_ok() {}
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+#[test]
+fn on_a_full_disk_reads_work_and_writes_say_the_disk_is_full() {
+    let test = "on_a_full_disk_reads_work_and_writes_say_the_disk_is_full";
+    let Some(disk) = SmallDisk::mount(test, "8m") else {
+        return;
+    };
+    let server = TestServer::start_in(&disk.path.join("data"), &[]);
+    let config = logged_in(&server, ALICE);
+    let work = tempfile::TempDir::new().unwrap();
+    let file = work.path().join("before.bin");
+    let content = helpers::content(3, 5000);
+    std::fs::write(&file, &content).unwrap();
+    let out = cubeblob(config.path(), &server.url)
+        .args(["upload", "--json"])
+        .arg(&file)
+        .assert()
+        .success();
+    let uploaded: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let id = uploaded["id"].to_string();
+
+    disk.fill();
+
+    // Reads keep working, though the token's sliding expiry cannot be written.
+    cubeblob(config.path(), &server.url)
+        .args(["info", &id])
+        .assert()
+        .success();
+    let list = cubeblob(config.path(), &server.url)
+        .args(["list"])
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&list.get_output().stdout).contains("before.bin"));
+    let target = work.path().join("back.bin");
+    cubeblob(config.path(), &server.url)
+        .args(["download", &id, "-o"])
+        .arg(&target)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(&target).unwrap(), content);
+
+    // A write is refused with the reason, not a 500 retried five times.
+    let big = work.path().join("after.bin");
+    std::fs::write(&big, helpers::content(4, 256 * 1024)).unwrap();
+    let out = cubeblob(config.path(), &server.url)
+        .args(["upload"])
+        .arg(&big)
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("out of disk space"), "{stderr}");
+    assert!(!stderr.contains("500"), "{stderr}");
+
+    // Room for the record but not for the file: storage refuses it the same way.
+    let filler = std::fs::OpenOptions::new()
+        .write(true)
+        .open(disk.path.join("filler"))
+        .unwrap();
+    let len = filler.metadata().unwrap().len();
+    filler.set_len(len - 128 * 1024).unwrap();
+    drop(filler);
+    let out = cubeblob(config.path(), &server.url)
+        .args(["upload"])
+        .arg(&big)
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("out of disk space"), "{stderr}");
+
+    // Space freed, writes work again.
+    std::fs::remove_file(disk.path.join("filler")).unwrap();
+    cubeblob(config.path(), &server.url)
+        .args(["upload"])
+        .arg(&big)
+        .assert()
+        .success();
+}
