@@ -376,3 +376,45 @@ fn on_a_full_disk_reads_work_and_writes_say_the_disk_is_full() {
         .assert()
         .success();
 }
+
+#[tokio::test]
+async fn a_restart_sweeps_what_a_crash_left_in_tmp_and_keeps_the_objects() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let server = TestServer::start_in(&data, &[]);
+    let http = http();
+    let token = login(&http, &server.url, ALICE).await;
+    let blob = upload(&http, &server.url, &token, "kept.bin", b"kept bytes", false).await;
+    server.stop(); // as SIGKILL would
+
+    // What the crash of an upload in flight leaves: a half-written file, just now.
+    let leftover = data.join("tmp").join("Q3b9XkT0aPz7LmN2cV8sR1wE.part");
+    std::fs::write(&leftover, helpers::content(9, 70_000)).unwrap();
+    let object = data.join("objects").join(blob["uid"].as_str().unwrap());
+    assert!(object.exists());
+
+    let server = TestServer::start_in(&data, &[]);
+    assert!(!leftover.exists(), "the leftover upload is still there");
+    let leftovers: Vec<_> = std::fs::read_dir(data.join("tmp")).unwrap().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(std::fs::read(&object).unwrap(), b"kept bytes");
+    let token = login(&http, &server.url, ALICE).await;
+    let id = blob["id"].as_u64().unwrap();
+    let response = http
+        .get(format!("{}/blobs/{id}/download", server.url))
+        .header("CB-Token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::MOVED_PERMANENTLY);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let bytes = http
+        .get(&location)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&bytes[..], b"kept bytes");
+}

@@ -18,6 +18,7 @@ mod s3;
 mod sigv4;
 mod state;
 mod store;
+mod temp;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;

@@ -12,12 +12,12 @@ use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 
-use super::data::{private_file_options, TempFile};
 use super::db::{self, BlobRow};
 use super::errors::{xml_escape, xml_response, S3Error};
 use super::range::{self, Span};
 use super::sigv4;
 use super::state::{now, AppState, SharedState, BUCKET};
+use super::temp::TempFile;
 
 /// S3 limits the fields before the file to 20 KB; ours are far smaller.
 const MAX_PRE_DATA: usize = 64 * 1024;
@@ -164,13 +164,12 @@ async fn receive_file(
     min: u64,
     max: u64,
 ) -> Result<Landed, S3Error> {
-    let temp = TempFile::new(state.data.temp_path());
-    let file = private_file_options()
-        .open(temp.path())
+    let data = state.data.clone();
+    let (temp, file) = tokio::task::spawn_blocking(move || data.create_temp())
         .await
-        .map_err(|err| {
-            S3Error::from(anyhow::Error::from(err).context("cannot create an upload file"))
-        })?;
+        .map_err(|err| S3Error::from(anyhow::Error::from(err)))?
+        .map_err(|err| S3Error::from(err.context("cannot create an upload file")))?;
+    let file = tokio::fs::File::from_std(file);
     let mut writer = BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut md5 = Md5::new();
     let mut size: u64 = 0;
