@@ -273,6 +273,7 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --s3-access-key 'Access key id for --s3-endpoint (also from AWS_ACCESS_KEY_ID)'
             cand --s3-secret-key 'Secret access key for --s3-endpoint; prefer the environment (also from AWS_SECRET_ACCESS_KEY), where other users cannot see it'
             cand --s3-region 'Signing region of --s3-endpoint'
+            cand --public-url 'The address clients reach the server by, e.g. https://files.example.com behind a proxy: upload forms and download URLs name it (default: the --listen address, loopback for a wildcard one), whatever Host header a request carries'
             cand --idle-timeout 'Close a connection that sends no request head for SECS seconds (idle keep-alive connections included)'
             cand --max-connections 'Open connections at most (default: half the open-file limit, less a reserve); more wait to be accepted'
             cand --s3-tamper 'Test aid: spoil every upload form handed out, so that storage refuses it'

@@ -418,3 +418,102 @@ async fn a_restart_sweeps_what_a_crash_left_in_tmp_and_keeps_the_objects() {
         .unwrap();
     assert_eq!(&bytes[..], b"kept bytes");
 }
+
+/// The upload URL of a create answer and the download `Location` of the blob, both
+/// asked for with `Host: host`.
+async fn urls_given_host(server_url: &str, token: &str, host: &str) -> (String, String) {
+    let http = http();
+    let (status, body) = json_of(
+        http.post(format!("{server_url}/blobs"))
+            .header("CB-Token", token)
+            .header("Host", host)
+            .json(&serde_json::json!({"blob": {"name": "u.bin", "content_type": "text/plain"}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (upload_url, fields) = form_of(&body["blob"]);
+    // Land and complete it (at the real address), then ask for its download.
+    let real_upload = format!("{server_url}/cubeblob-local");
+    let response = post_form(&http, &real_upload, &fields, b"hi", &[]).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let id = body["blob"]["id"].as_u64().unwrap();
+    let response = http
+        .put(format!("{server_url}/blobs/{id}/complete"))
+        .header("CB-Token", token)
+        .json(&serde_json::json!({"blob": {"size": 2}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let uid = body["blob"]["uid"].as_str().unwrap();
+    let response = http
+        .get(format!("{server_url}/blobs/{uid}/download"))
+        .header("CB-Token", token)
+        .header("Host", host)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::MOVED_PERMANENTLY);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    (upload_url, location)
+}
+
+#[tokio::test]
+async fn a_forged_host_header_does_not_steer_forms_or_downloads() {
+    let server = TestServer::start();
+    let token = login(&http(), &server.url, ALICE).await;
+    let (upload_url, location) = urls_given_host(&server.url, &token, "evil.example:666").await;
+    assert_eq!(upload_url, format!("{}/cubeblob-local", server.url));
+    assert!(
+        location.starts_with(&format!("{}/cubeblob-local/", server.url)),
+        "{location}"
+    );
+    assert!(!upload_url.contains("evil") && !location.contains("evil"));
+}
+
+#[tokio::test]
+async fn public_url_names_the_host_of_forms_and_downloads() {
+    let public = "https://files.example.test:8443";
+    let server = TestServer::start_with(&["--public-url", "https://files.example.test:8443/"]);
+    let http = http();
+    let token = login(&http, &server.url, ALICE).await;
+    let (upload_url, location) = urls_given_host(&server.url, &token, "evil.example:666").await;
+    assert_eq!(upload_url, format!("{public}/cubeblob-local"));
+    assert!(
+        location.starts_with(&format!("{public}/cubeblob-local/")),
+        "{location}"
+    );
+
+    // The download URL is signed for the public host: a proxy passing that `Host`
+    // on to the server gets the object.
+    let path_and_query = &location[public.len()..];
+    let response = http
+        .get(format!("{}{path_and_query}", server.url))
+        .header("Host", "files.example.test:8443")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(&response.bytes().await.unwrap()[..], b"hi");
+
+    // A URL with a path is refused at start, as a usage error.
+    let config = tempfile::TempDir::new().unwrap();
+    let out = cubeblob(config.path(), "http://127.0.0.1:9")
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            "http://x.test/prefix",
+        ])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("--public-url") && stderr.contains("without a path"),
+        "{stderr}"
+    );
+}

@@ -36,6 +36,7 @@ use state::AppState;
 use store::{ExternalStore, Store};
 
 pub use faults::FaultPlan;
+pub use state::public_base;
 pub use store::{ExternalS3, Tamper};
 
 /// The login of the user made when no users are configured.
@@ -84,6 +85,9 @@ pub struct ServerConfig {
     /// Open connections at most, both listeners together; `None` derives it from
     /// the open-file limit.
     pub max_connections: Option<usize>,
+    /// `scheme://host[:port]` that upload forms and download URLs name, checked by
+    /// `public_base`; `None` names the bound address.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -106,6 +110,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("faults", &self.faults.as_ref().map(|plan| plan.len()))
             .field("idle_timeout", &self.idle_timeout)
             .field("max_connections", &self.max_connections)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -130,6 +135,7 @@ impl ServerConfig {
             faults: None,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: None,
+            public_url: None,
         }
     }
 }
@@ -188,10 +194,21 @@ impl RunningServer {
             ),
             None => None,
         };
-        let s3_url = match (&store, &s3_listener) {
-            (Store::External(external), _) => external.upload_url().to_string(),
-            (Store::Local, Some(listener)) => url_of(listener.local_addr()?),
-            (Store::Local, None) => base_url.clone(),
+        // Forms and download URLs name the public address, never a request's `Host`.
+        let public = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| base_url.clone());
+        let s3_base = match &s3_listener {
+            Some(listener) if config.public_url.is_some() => {
+                state::with_port(&public, listener.local_addr()?.port())
+            }
+            Some(listener) => url_of(listener.local_addr()?),
+            None => public,
+        };
+        let s3_url = match &store {
+            Store::External(external) => external.upload_url().to_string(),
+            Store::Local => s3_base.clone(),
         };
 
         let state = Arc::new(AppState {
@@ -204,11 +221,7 @@ impl RunningServer {
             db: setup.db,
             data: setup.data,
             keys: setup.keys,
-            s3_host: s3_url.trim_start_matches("http://").to_string(),
-            s3_port: match &s3_listener {
-                Some(listener) => Some(listener.local_addr()?.port()),
-                None => None,
-            },
+            s3_base,
             store,
             tamper: config.s3_tamper,
         });

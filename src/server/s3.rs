@@ -30,7 +30,6 @@ const WRITE_BUFFER: usize = 256 * 1024;
 /// `POST /{bucket}`: the upload form.
 pub async fn post_object(
     State(state): State<SharedState>,
-    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let Ok(mut multipart) = multipart else {
@@ -39,7 +38,7 @@ pub async fn post_object(
         )
         .into_response();
     };
-    match receive(&state, &headers, &mut multipart).await {
+    match receive(&state, &mut multipart).await {
         Ok(response) => response,
         Err(err) => {
             drain(&mut multipart, DRAIN_LIMIT).await;
@@ -48,11 +47,7 @@ pub async fn post_object(
     }
 }
 
-async fn receive(
-    state: &AppState,
-    headers: &HeaderMap,
-    multipart: &mut Multipart,
-) -> Result<Response, S3Error> {
+async fn receive(state: &AppState, multipart: &mut Multipart) -> Result<Response, S3Error> {
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut pre_data = 0usize;
     loop {
@@ -87,11 +82,7 @@ async fn receive(
                 }
                 Err(_) => return Err(cut_off()),
             }
-            let location = format!(
-                "http://{}{}",
-                state.s3_host_for(headers),
-                state.object_path(&blob.uid)
-            );
+            let location = format!("{}{}", state.s3_base, state.object_path(&blob.uid));
             return store(
                 state,
                 blob,
