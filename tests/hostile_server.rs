@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use common::cubeblob;
 use tempfile::TempDir;
-use transfer_fake::hostile::{ENDLESS, HUGE_404_ID, HUGE_ID};
+use transfer_fake::hostile::{Storage, ENDLESS, HUGE_404_ID, HUGE_ID};
 use transfer_fake::FakeCube;
 
 const TOKEN: &str = "fake-token-0123456789";
@@ -25,6 +25,20 @@ fn cmd(fake: &FakeCube, config: &Path) -> assert_cmd::Command {
 
 fn stderr(out: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+}
+
+fn data(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+/// The names in a folder, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Whatever the client took, it hung up long before the end of an endless body.
@@ -63,4 +77,59 @@ fn endless_api_answers_are_cut_off_with_a_clear_error() {
         "{err}"
     );
     took_little(&fake);
+}
+
+#[test]
+fn a_download_longer_than_the_blob_stops_and_leaves_nothing() {
+    let fake = FakeCube::start();
+    let dir = TempDir::new().unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let blob = fake.put_blob("a.bin", &data(2048));
+    fake.state.hostile.lock().unwrap().storage = Storage::Endless;
+    for resume in [false, true] {
+        fake.state.served.store(0, Ordering::SeqCst);
+        let mut cmd = cmd(&fake, dir.path());
+        cmd.args(["download", &blob.id.to_string(), "-o"])
+            .arg(out_dir.join("a.bin"));
+        if resume {
+            cmd.arg("--continue");
+        }
+        let out = cmd.assert().code(3);
+        let err = stderr(&out);
+        assert!(
+            err.contains("storage sent more than the 2048 bytes the blob record says it has"),
+            "{err}"
+        );
+        took_little(&fake);
+        assert!(!out_dir.join("a.bin").exists());
+        if !resume {
+            assert_eq!(names_in(&out_dir), Vec::<String>::new());
+        }
+    }
+    // Not retried: no retry makes the host send the right length.
+    assert_eq!(fake.state.hostile.lock().unwrap().storage_gets, 2);
+}
+
+#[test]
+fn a_stream_cut_again_and_again_from_byte_zero_is_not_progress() {
+    let fake = FakeCube::start();
+    let dir = TempDir::new().unwrap();
+    let blob = fake.put_blob("a.bin", &data(4000));
+    fake.state.hostile.lock().unwrap().storage = Storage::SeesawCuts;
+    let target = dir.path().join("a.bin");
+    let out = cmd(&fake, dir.path())
+        .args(["--retries", "2", "download", &blob.id.to_string(), "-o"])
+        .arg(&target)
+        .assert()
+        .code(3);
+    assert!(
+        stderr(&out).contains("downloading from storage failed"),
+        "{}",
+        stderr(&out)
+    );
+    // One try that got furthest, then the retries: a seesaw earns no fresh ones.
+    let gets = fake.state.hostile.lock().unwrap().storage_gets;
+    assert!(gets <= 4, "{gets} GETs");
+    assert!(!target.exists());
 }

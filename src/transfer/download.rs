@@ -179,6 +179,9 @@ async fn fetch(
 ) -> anyhow::Result<Option<String>> {
     let mut attempt = 0;
     let mut etag: Option<String> = None;
+    // The furthest the file has got: only bytes past it are progress. A host that
+    // answers a resume from byte 0 and breaks off again does not earn fresh retries.
+    let mut furthest = sink.len();
     loop {
         let offset = sink.len();
         let mut req = client.http().get(url.clone());
@@ -200,13 +203,13 @@ async fn fetch(
                     continue;
                 }
                 etag = this_etag;
-                let before = sink.len();
                 match receive(resp, url, client.timeout(), offset, size, sink, events).await {
                     Ok(()) => return Ok(etag),
                     Err(Receive::Fatal(e)) => return Err(e),
                     Err(Receive::Broken(e)) => {
-                        if sink.len() > before {
+                        if sink.len() > furthest {
                             // A flaky link that moves forward keeps its retries.
+                            furthest = sink.len();
                             attempt = 0;
                         }
                         (e, None)
@@ -300,6 +303,15 @@ async fn receive(
             let n = skip.min(chunk.len() as u64);
             skip -= n;
             let _ = chunk.split_to(n as usize);
+        }
+        // Checked before the write: a host that sends on and on past the record's size
+        // is cut off at once, not after it has filled the disk.
+        if let Some(size) = size {
+            if sink.len() + chunk.len() as u64 > size {
+                return Err(fatal(format!(
+                    "storage sent more than the {size} bytes the blob record says it has"
+                )));
+            }
         }
         sink.write(&chunk).await.map_err(local)?;
         events.advanced(chunk.len() as u64);

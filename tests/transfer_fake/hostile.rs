@@ -11,6 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use md5::{Digest, Md5};
 
 use super::FakeState;
@@ -50,6 +51,9 @@ pub enum Storage {
     /// The first GET sends half the bytes, then waits for `gate_open`; later GETs send
     /// their headers and then nothing, for a minute.
     Gated,
+    /// Every GET answers 200 from byte 0 whatever its `Range`, and breaks off after
+    /// 1,000 bytes, then 500, then 1,000 again…; after 40 GETs it sends the whole.
+    SeesawCuts,
 }
 
 /// A body of `head`, then `fill` repeated for `ENDLESS` bytes, then `tail`, made as
@@ -178,6 +182,23 @@ pub async fn storage_get(
             });
             let resp = resp.header("content-length", data.len());
             return Some(resp.body(Body::from_stream(stream)).unwrap());
+        }
+        (Storage::SeesawCuts, n) if n <= 40 => {
+            let cut = if n % 2 == 1 { 1000 } else { 500 };
+            let head = Bytes::from(data[..cut.min(data.len())].to_vec());
+            // The break waits a moment, or the head would be dropped with the connection.
+            let stream = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(head)]).chain(
+                futures_util::stream::once(async {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Err(std::io::Error::other("cut by the test"))
+                }),
+            );
+            let resp = resp.header("content-length", data.len());
+            return Some(resp.body(Body::from_stream(stream)).unwrap());
+        }
+        (Storage::SeesawCuts, _) => {
+            let resp = resp.header("content-length", data.len());
+            return Some(resp.body(Body::from(data.to_vec())).unwrap());
         }
         (Storage::Normal, _) => unreachable!(),
     };
