@@ -133,3 +133,53 @@ fn a_stream_cut_again_and_again_from_byte_zero_is_not_progress() {
     assert!(gets <= 4, "{gets} GETs");
     assert!(!target.exists());
 }
+
+/// A page of `n` complete blobs, as the fake's hostile list serves it.
+fn page_of(n: u64) -> Vec<serde_json::Value> {
+    (1..=n)
+        .map(|id| {
+            serde_json::json!({"id": id, "uid": format!("{id:032x}"), "name": format!("b{id}"),
+                "size": 1, "blob_status": "complete"})
+        })
+        .collect()
+}
+
+#[test]
+fn list_all_stops_when_pages_repeat_or_pass_the_total() {
+    let fake = FakeCube::start();
+    let dir = TempDir::new().unwrap();
+    let cases = [
+        // The same 100 blobs on every page, with no total or with a huge one.
+        (None, None, "page 2 holds the same blobs as page 1"),
+        (
+            Some(1_000_000_000),
+            None,
+            "page 2 holds the same blobs as page 1",
+        ),
+        // 100 blobs on a page of 10, from a server that says it has 20.
+        (
+            Some(20),
+            Some(10),
+            "it sent 100 blobs by page 1, more than its `total_entries` of 20",
+        ),
+    ];
+    for (total, per_page, message) in cases {
+        {
+            let mut plan = fake.state.hostile.lock().unwrap();
+            plan.repeat_page = Some((page_of(100), total, per_page));
+            plan.pages_served = 0;
+        }
+        let out = cmd(&fake, dir.path())
+            .args(["list", "--all"])
+            .assert()
+            .code(3);
+        let err = stderr(&out);
+        assert!(err.contains(message), "{total:?}: {err}");
+        assert!(
+            err.contains("the server's listing is inconsistent"),
+            "{err}"
+        );
+        let pages = fake.state.hostile.lock().unwrap().pages_served;
+        assert!(pages <= 8, "{pages} pages asked for");
+    }
+}

@@ -27,8 +27,9 @@ pub const ENDLESS: u64 = 200 * 1024 * 1024;
 pub struct Plan {
     /// Every list page is an endless JSON body.
     pub huge_list: bool,
-    /// Every list page holds these records, and says this `total_entries`.
-    pub repeat_page: Option<(Vec<serde_json::Value>, Option<u64>)>,
+    /// Every list page holds these records, and says this `total_entries` and
+    /// `per_page` (else the number of records).
+    pub repeat_page: Option<(Vec<serde_json::Value>, Option<u64>, Option<u64>)>,
     /// List pages served so far.
     pub pages_served: u64,
     /// Where `/blobs/{uid}/download` redirects instead of storage.
@@ -114,7 +115,7 @@ pub async fn list(State(s): State<Arc<FakeState>>) -> Response {
             .body(body)
             .unwrap();
     }
-    let Some((items, total)) = plan.repeat_page.clone() else {
+    let Some((items, total, per_page)) = plan.repeat_page.clone() else {
         return StatusCode::NOT_FOUND.into_response();
     };
     // A bound, so that a client without the fix ends too, after ten thousand pages.
@@ -123,7 +124,8 @@ pub async fn list(State(s): State<Arc<FakeState>>) -> Response {
     } else {
         items
     };
-    let mut page = serde_json::json!({"current_page": 1, "per_page": items.len().max(1),
+    let per_page = per_page.unwrap_or(items.len().max(1) as u64);
+    let mut page = serde_json::json!({"current_page": 1, "per_page": per_page,
         "items": items.iter().map(|b| serde_json::json!({"blob": b})).collect::<Vec<_>>()});
     if let Some(total) = total {
         page["total_entries"] = total.into();
