@@ -183,3 +183,115 @@ fn list_all_stops_when_pages_repeat_or_pass_the_total() {
         assert!(pages <= 8, "{pages} pages asked for");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_at_the_part_is_never_followed() {
+    let fake = FakeCube::start();
+    let dir = TempDir::new().unwrap();
+    let blob = fake.put_blob("a.bin", &data(10_000));
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let target = out_dir.join("a.bin");
+    std::os::unix::fs::symlink(&victim, out_dir.join("a.bin.part")).unwrap();
+
+    // Without `-c` the `.part` name is not used at all.
+    cmd(&fake, dir.path())
+        .args(["download", &blob.id.to_string(), "-o"])
+        .arg(&target)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(&target).unwrap(), data(10_000));
+    assert!(!std::fs::symlink_metadata(&target).unwrap().is_symlink());
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+
+    // With `-c` it is refused as local input, and left as it is.
+    std::fs::remove_file(&target).unwrap();
+    let out = cmd(&fake, dir.path())
+        .args(["download", "--continue", &blob.id.to_string(), "-o"])
+        .arg(&target)
+        .assert()
+        .code(6);
+    assert!(
+        stderr(&out).contains("is a symbolic link; refusing to follow it"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(!target.exists());
+    assert_eq!(names_in(&out_dir), ["a.bin.part"]);
+}
+
+/// Waits (a minute at most) until `ready` holds.
+fn wait_until(what: &str, ready: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn two_downloads_to_one_target_never_leave_a_wrong_file_with_success() {
+    let fake = FakeCube::start();
+    let dir = TempDir::new().unwrap();
+    let bytes = data(4 * 1024 * 1024);
+    let blob = fake.put_blob("a.bin", &bytes);
+    fake.state.hostile.lock().unwrap().storage = Storage::Gated;
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let target = out_dir.join("a.bin");
+    let spawn = || {
+        let mut cmd = std::process::Command::new(common::bin());
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("CUBEBLOB_CONFIG_DIR", dir.path())
+            .env("CUBEBLOB_API_URL", &fake.api_url)
+            .env("CUBEBLOB_TOKEN", TOKEN)
+            .args(["download", "--force", &blob.id.to_string(), "-o"])
+            .arg(&target)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let written = || {
+        std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum::<u64>()
+    };
+
+    // The first has written the first half and waits for the rest…
+    let first = spawn();
+    wait_until("the first download's half", || {
+        fake.state.hostile.lock().unwrap().half_sent && written() >= 1024 * 1024
+    });
+    // …while a second starts, opens its file, and dies before a byte arrives.
+    let mut second = spawn();
+    wait_until("the second download's GET", || {
+        fake.state.hostile.lock().unwrap().storage_gets >= 2
+    });
+    second.kill().unwrap();
+    second.wait().unwrap();
+    fake.state.hostile.lock().unwrap().gate_open = true;
+
+    let out = first.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        assert!(
+            std::fs::read(&target).unwrap() == bytes,
+            "a wrong file with exit 0: {err}"
+        );
+    } else {
+        assert!(
+            !target.exists() || std::fs::read(&target).unwrap() == bytes,
+            "{err}"
+        );
+    }
+    assert!(out.status.success(), "{err}");
+}

@@ -8,6 +8,7 @@ pub mod form;
 mod interrupt;
 pub mod multipart;
 mod sink;
+mod staging;
 mod storage;
 pub mod upload;
 
