@@ -295,3 +295,31 @@ fn two_downloads_to_one_target_never_leave_a_wrong_file_with_success() {
     }
     assert!(out.status.success(), "{err}");
 }
+
+#[test]
+fn a_redirect_to_a_file_url_is_not_retried_and_says_so() {
+    let fake = FakeCube::start();
+    let dir = TempDir::new().unwrap();
+    let blob = fake.put_blob("a.bin", &data(100));
+    fake.state.hostile.lock().unwrap().redirect_to = Some("file:///etc/passwd".into());
+    let target = dir.path().join("a.bin");
+    let out = cmd(&fake, dir.path())
+        .args(["download", &blob.id.to_string(), "-o"])
+        .arg(&target)
+        .assert()
+        .code(3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("redirects to `file:///etc/passwd`, which is not an http(s) URL"),
+        "{err}"
+    );
+    assert!(!err.contains("is running"), "{err}");
+    let downloads = fake
+        .seen("api")
+        .iter()
+        .filter(|s| s.uri.ends_with("/download"))
+        .count();
+    assert_eq!(downloads, 1, "retried: {err}");
+    assert!(fake.seen("storage").is_empty());
+    assert_eq!(names_in(dir.path()), Vec::<String>::new());
+}

@@ -389,9 +389,19 @@ impl Client {
                 )))
             }
         };
-        resp.url()
+        let url = resp
+            .url()
             .join(&location)
-            .map_err(|e| decode_err(format!("bad redirect location: {e}")))
+            .map_err(|e| decode_err(format!("bad redirect location: {e}")))?;
+        // Storage is reached over HTTP; anything else (`file://`, `ftp://`) is a broken
+        // or hostile server, and no retry makes it right.
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(decode_err(format!(
+                "it redirects to `{}`, which is not an http(s) URL",
+                redact_url(&url)
+            )));
+        }
+        Ok(url)
     }
 
     // ----- the one place where requests are sent and answers checked -----
@@ -442,6 +452,9 @@ impl Client {
                         started.elapsed().as_millis()
                     ));
                     let retry = match mode {
+                        // A request that could not be built (a scheme reqwest refuses)
+                        // fails the same way every time.
+                        _ if source.is_builder() => false,
                         Mode::Safe | Mode::Login => true,
                         Mode::Create => source.is_connect(),
                     };
