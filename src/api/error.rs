@@ -48,11 +48,22 @@ fn describe_transport(source: &reqwest::Error, url: &str, timeout: &Option<Durat
             Some(t) => format!("no answer from `{url}` within the {}s timeout", t.as_secs()),
             None => format!("no answer from `{url}` in time"),
         }
+    } else if source.is_builder() {
+        format!("cannot send a request to `{url}`: {}", innermost(source))
     } else if source.is_connect() {
         format!("cannot connect to `{url}`")
     } else {
         format!("connection to `{url}` broke")
     }
+}
+
+/// The deepest cause's text ("URL scheme is not allowed").
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = err;
+    while let Some(next) = e.source() {
+        e = next;
+    }
+    e.to_string()
 }
 
 /// An S3 error: the XML `<Error>` body, or the status alone.
@@ -203,7 +214,8 @@ impl ApiError {
             ApiError::Stalled { .. } => Some(
                 "the link may be down or very slow; raise the limit with `--timeout SECS`".into(),
             ),
-            ApiError::Transport { url, .. } => Some(format!(
+            // Only a failure to connect says anything about the server running.
+            ApiError::Transport { url, source, .. } if source.is_connect() => Some(format!(
                 "check that the server at `{url}` is running and reachable, or pass `--api-url`"
             )),
             _ => None,
@@ -333,6 +345,28 @@ mod tests {
             // Whatever the server sends, the user is told something, unless it sent nothing.
             proptest::prop_assert_eq!(error_messages(&body).is_empty(), body.trim().is_empty());
         }
+    }
+
+    #[tokio::test]
+    async fn a_refused_scheme_says_so_without_blaming_the_server() {
+        let source = reqwest::Client::new()
+            .get("file:///etc/passwd")
+            .send()
+            .await
+            .unwrap_err();
+        let err = ApiError::Transport {
+            what: "download".into(),
+            url: "file:///etc/passwd".into(),
+            timeout: None,
+            source,
+        };
+        assert!(
+            err.to_string().contains(
+                "cannot send a request to `file:///etc/passwd`: URL scheme is not allowed"
+            ),
+            "{err}"
+        );
+        assert_eq!(err.hint(), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod multipart;
 mod replace;
 mod sink;
 pub mod source;
+mod staging;
 mod storage;
 pub mod upload;
 

@@ -155,6 +155,8 @@ pub async fn back_off(
 ) -> Result<(), ApiError> {
     let retryable = match &err {
         ApiError::Storage { error, .. } => retryable_status(error.status),
+        // A request that cannot be built (a scheme reqwest refuses) never will be.
+        ApiError::Transport { source, .. } => !source.is_builder(),
         _ => true,
     };
     let policy = client.retry_policy();
