@@ -6,6 +6,7 @@
 
 mod common;
 mod transfer_fake;
+mod transfer_util;
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -14,6 +15,7 @@ use common::cubeblob;
 use tempfile::TempDir;
 use transfer_fake::hostile::{Storage, ENDLESS, HUGE_404_ID, HUGE_ID};
 use transfer_fake::FakeCube;
+use transfer_util::names_in;
 
 const TOKEN: &str = "fake-token-0123456789";
 
@@ -29,16 +31,6 @@ fn stderr(out: &assert_cmd::assert::Assert) -> String {
 
 fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
-}
-
-/// The names in a folder, sorted.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Whatever the client took, it hung up long before the end of an endless body.
