@@ -121,6 +121,8 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             break
         }
         'cubeblob;upload' {
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Put this before every blob name (`site/` gives `site/js/app.js`)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Blob name (only with a single file; default: the file''s name)')
             [CompletionResult]::new('--content-type', '--content-type', [CompletionResultType]::ParameterName, 'Content type (default: guessed from the name, else application/octet-stream)')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many files to upload at once')
@@ -133,6 +135,8 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Upload the files under each folder given; a file''s name is its path below the folder')
+            [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'Upload the files under each folder given; a file''s name is its path below the folder')
             [CompletionResult]::new('--public', '--public', [CompletionResultType]::ParameterName, 'Make the blobs public: anyone with the URL can download them')
             [CompletionResult]::new('--private', '--private', [CompletionResultType]::ParameterName, 'Make the blobs private (the default)')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')

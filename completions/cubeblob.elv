@@ -114,6 +114,8 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'cubeblob;upload'= {
+            cand --exclude 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given'
+            cand --prefix 'Put this before every blob name (`site/` gives `site/js/app.js`)'
             cand --name 'Blob name (only with a single file; default: the file''s name)'
             cand --content-type 'Content type (default: guessed from the name, else application/octet-stream)'
             cand -j 'How many files to upload at once'
@@ -126,6 +128,8 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --timeout 'Seconds to wait for a server to answer before giving up on a request'
             cand --retries 'How many times to retry a safe request after a connection error, 5xx or 429'
             cand --token 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line'
+            cand -r 'Upload the files under each folder given; a file''s name is its path below the folder'
+            cand --recursive 'Upload the files under each folder given; a file''s name is its path below the folder'
             cand --public 'Make the blobs public: anyone with the URL can download them'
             cand --private 'Make the blobs private (the default)'
             cand --local 'Run against an embedded local server (data under the user''s data folder); no account needed'

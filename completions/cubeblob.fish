@@ -119,6 +119,8 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s q -l quiet 
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l exclude -d 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l prefix -d 'Put this before every blob name (`site/` gives `site/js/app.js`)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l name -d 'Blob name (only with a single file; default: the file\'s name)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l content-type -d 'Content type (default: guessed from the name, else application/octet-stream)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s j -l jobs -d 'How many files to upload at once' -r
@@ -135,6 +137,7 @@ never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s r -l recursive -d 'Upload the files under each folder given; a file\'s name is its path below the folder'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l public -d 'Make the blobs public: anyone with the URL can download them'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l private -d 'Make the blobs private (the default)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'

@@ -167,6 +167,8 @@ Examples:
 Examples:
   cubeblob upload cat.jpg
   cubeblob upload --public -j 8 assets/*.png
+  cubeblob upload -r dist --prefix site/ --exclude '*.map'      (names like site/js/app.js)
+  cubeblob upload 'dist/**/*.js'                                 (the pattern expanded by cubeblob)
   tar cz dist | cubeblob upload - --name dist.tar.gz --content-type application/gzip
   cubeblob upload --json report.pdf | jq -r .uid")]
     Upload(UploadArgs),
@@ -307,9 +309,23 @@ pub struct LoginArgs {
 
 #[derive(Debug, Args)]
 pub struct UploadArgs {
-    /// Files to upload; `-` reads stdin (needs --name)
+    /// Files, folders (with -r) or quoted glob patterns (`'dist/**/*.js'`) to upload;
+    /// `-` reads stdin (needs --name)
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+
+    /// Upload the files under each folder given; a file's name is its path below the folder
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// Leave out files and folders that match (repeatable): `*.map` matches names,
+    /// `js/*.map` paths below the folder given
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Put this before every blob name (`site/` gives `site/js/app.js`)
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
 
     /// Blob name (only with a single file; default: the file's name)
     #[arg(long, value_name = "NAME")]

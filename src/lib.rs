@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod exit;
 pub mod output;
+pub mod plan;
 pub mod secret;
 pub mod server;
 pub mod transfer;

@@ -1,7 +1,9 @@
-//! `cubeblob upload FILE... | -`: every input checked before any request, then the
-//! uploads run a few at a time with progress, each result printed as it lands.
+//! `cubeblob upload FILE... | -`: folders and patterns expanded into files and names
+//! (`plan::walk`), every input checked before any request (two inputs for one name
+//! refuse the whole run), then the uploads run a few at a time with progress, each
+//! result printed as it lands.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use futures_util::StreamExt;
@@ -15,6 +17,7 @@ use crate::exit::{Exit, InputError, Interrupted};
 use crate::output::progress::Renderer;
 use crate::output::sanitize::escape_for_terminal;
 use crate::output::{human, Batch, BlobRecord, Out};
+use crate::plan::walk::{self, Excludes, WalkOptions};
 use crate::transfer::source::{self, is_stdin, Source};
 use crate::transfer::{upload, InterruptWatch, UploadRequest};
 
@@ -40,12 +43,44 @@ struct Ready {
 
 pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     check_options(&args)?;
-    let mut batch = Batch::new(args.files.len(), &ctx.out);
+    let opts = WalkOptions {
+        recursive: args.recursive,
+        excludes: Excludes::new(&args.exclude)?,
+        prefix: args.prefix.clone().unwrap_or_default(),
+    };
+    let (stdin, paths): (Vec<PathBuf>, Vec<PathBuf>) =
+        args.files.iter().cloned().partition(|p| is_stdin(p));
+    let walked = walk::expand(&paths, &opts)?;
+    if args.name.is_some() && walked.found.len() + stdin.len() > 1 {
+        return Err(InputError::Invalid(format!(
+            "`--name` names a single file, and these inputs hold {}; drop `--name`",
+            walked.found.len() + stdin.len()
+        ))
+        .into());
+    }
+    if let Some(collision) = walk::collisions(&walked.found) {
+        return Err(collision.into());
+    }
+    let total = walked.found.len() + walked.refused.len() + stdin.len();
+    let mut batch = Batch::new(total, &ctx.out);
+    for message in walked.refused {
+        batch.fail(InputError::Invalid(message).into());
+    }
     let mut ready = Vec::new();
-    for path in &args.files {
-        match prepare(path, &args).await {
+    let inputs = stdin.into_iter().map(|p| (p, String::new(), None)).chain(
+        walked
+            .found
+            .into_iter()
+            .map(|f| (f.path, f.name, f.problem)),
+    );
+    for (path, name, problem) in inputs {
+        let prepared = match problem {
+            Some(problem) => Err(InputError::Invalid(problem).into()),
+            None => prepare(&path, args.name.clone().unwrap_or(name), &args).await,
+        };
+        match prepared {
             Ok(r) => ready.push(r),
-            Err(err) => batch.fail(err.context(format!("upload `{}`", shown(path)))),
+            Err(err) => batch.fail(err.context(format!("upload `{}`", shown(&path)))),
         }
     }
     if ready.is_empty() {
@@ -153,22 +188,10 @@ fn check_options(args: &UploadArgs) -> Result<(), InputError> {
 }
 
 /// The checks every input passes before any request: the file (see
-/// `transfer::source`), and a name and content type the service takes.
-async fn prepare(path: &Path, args: &UploadArgs) -> Result<Ready> {
+/// `transfer::source`), and a name (from `--name`, or from its path, see
+/// `plan::walk`) and content type the service takes.
+async fn prepare(path: &Path, name: String, args: &UploadArgs) -> Result<Ready> {
     let source = source::open(path, args.max_size).await?;
-    let name = match &args.name {
-        Some(name) => name.clone(),
-        None => path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-            .ok_or_else(|| {
-                invalid(format!(
-                    "`{}` has no usable file name\nhint: name the blob with `--name NAME`",
-                    path.display()
-                ))
-            })?,
-    };
     if !BLOB_NAME_CHARS.contains(&name.chars().count()) {
         return Err(invalid(format!(
             "the blob name `{}` has {} characters; the service takes 1 to 100\nhint: choose \
