@@ -123,6 +123,7 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
         'cubeblob;upload' {
             [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given')
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Put this before every blob name (`site/` gives `site/js/app.js`)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Write where every file went (name → id, uid, size, md5, ...) to this JSON file')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Blob name (only with a single file; default: the file''s name)')
             [CompletionResult]::new('--content-type', '--content-type', [CompletionResultType]::ParameterName, 'Content type (default: guessed from the name, else application/octet-stream)')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many files to upload at once')

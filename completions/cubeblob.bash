@@ -957,7 +957,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__upload)
-            opts="-r -j -q -v -h --recursive --exclude --prefix --name --content-type --public --private --jobs --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-r -j -q -v -h --recursive --exclude --prefix --manifest --name --content-type --public --private --jobs --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -968,6 +968,10 @@ _cubeblob() {
                     return 0
                     ;;
                 --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -116,6 +116,7 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
         &'cubeblob;upload'= {
             cand --exclude 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given'
             cand --prefix 'Put this before every blob name (`site/` gives `site/js/app.js`)'
+            cand --manifest 'Write where every file went (name → id, uid, size, md5, ...) to this JSON file'
             cand --name 'Blob name (only with a single file; default: the file''s name)'
             cand --content-type 'Content type (default: guessed from the name, else application/octet-stream)'
             cand -j 'How many files to upload at once'

@@ -121,6 +121,7 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s v -l verbos
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l exclude -d 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l prefix -d 'Put this before every blob name (`site/` gives `site/js/app.js`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l manifest -d 'Write where every file went (name → id, uid, size, md5, ...) to this JSON file' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l name -d 'Blob name (only with a single file; default: the file\'s name)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l content-type -d 'Content type (default: guessed from the name, else application/octet-stream)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s j -l jobs -d 'How many files to upload at once' -r

@@ -327,6 +327,10 @@ pub struct UploadArgs {
     #[arg(long, value_name = "P")]
     pub prefix: Option<String>,
 
+    /// Write where every file went (name → id, uid, size, md5, ...) to this JSON file
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+
     /// Blob name (only with a single file; default: the file's name)
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,

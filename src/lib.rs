@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod exit;
+pub mod manifest;
 pub mod output;
 pub mod plan;
 pub mod secret;

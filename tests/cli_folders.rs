@@ -223,3 +223,61 @@ fn collisions_and_bad_names_are_refused_before_any_request() {
     let names: Vec<String> = names(config.path(), f.url()).into_keys().collect();
     assert_eq!(names, ["ok.txt"]);
 }
+
+#[test]
+fn the_manifest_says_where_each_file_went_even_after_a_failure() {
+    use md5::{Digest, Md5};
+    let f = Faulty::start(json!([]), &[]);
+    let config = logged_in(&f.server, ALICE);
+    let dir = tree();
+    let dist = dir.path().join("dist");
+    unreadable(&dist);
+    let manifest = dir.path().join("out/manifest.json");
+    std::fs::create_dir_all(manifest.parent().unwrap()).unwrap();
+
+    let out = cubeblob(config.path(), f.url())
+        .args(["upload", "--public", "-r", "--prefix", "app/", "--manifest"])
+        .arg(&manifest)
+        .arg(&dist)
+        .assert()
+        .code(1);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("holds the 7 of 9 files"), "{stderr}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    assert_eq!(
+        doc["api_url"].as_str().unwrap().trim_end_matches('/'),
+        f.url()
+    );
+    assert_eq!(doc["complete"], false);
+    assert!(doc["written_at"].as_str().unwrap().ends_with('Z'));
+    let entries = doc["blobs"].as_object().unwrap();
+    let on_server = records(config.path(), f.url());
+    assert_eq!(entries.len(), 7);
+    assert_eq!(on_server.len(), 7);
+    for record in &on_server {
+        let name = record["name"].as_str().unwrap();
+        let entry = &entries[name];
+        for key in ["id", "uid", "size", "content_type", "public", "public_url"] {
+            assert_eq!(entry[key], record[key], "{name}: {key}");
+        }
+        let bytes = cubeblob(config.path(), f.url())
+            .args(["download", &record["id"].to_string(), "-o", "-"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert_eq!(entry["md5"], hex::encode(Md5::digest(&bytes)), "{name}");
+        let file = entry["file"].as_str().unwrap();
+        assert_eq!(std::fs::read(file).unwrap(), bytes, "{name}");
+    }
+    assert!(entries.contains_key("app/img dir/ünïcödé ñame.txt"));
+    // No temporary file left beside it.
+    assert_eq!(
+        std::fs::read_dir(manifest.parent().unwrap())
+            .unwrap()
+            .count(),
+        1
+    );
+}

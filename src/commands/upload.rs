@@ -14,6 +14,7 @@ use super::Context;
 use crate::api::{check_content_type, ApiError, BLOB_NAME_CHARS};
 use crate::cli::UploadArgs;
 use crate::exit::{Exit, InputError, Interrupted};
+use crate::manifest::{self, Manifest};
 use crate::output::progress::Renderer;
 use crate::output::sanitize::escape_for_terminal;
 use crate::output::{human, Batch, BlobRecord, Out};
@@ -61,19 +62,19 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     if let Some(collision) = walk::collisions(&walked.found) {
         return Err(collision.into());
     }
-    let total = walked.found.len() + walked.refused.len() + stdin.len();
-    let mut batch = Batch::new(total, &ctx.out);
+    let inputs = walked.found.len() + walked.refused.len() + stdin.len();
+    let mut batch = Batch::new(inputs, &ctx.out);
     for message in walked.refused {
         batch.fail(InputError::Invalid(message).into());
     }
     let mut ready = Vec::new();
-    let inputs = stdin.into_iter().map(|p| (p, String::new(), None)).chain(
+    let found = stdin.into_iter().map(|p| (p, String::new(), None)).chain(
         walked
             .found
             .into_iter()
             .map(|f| (f.path, f.name, f.problem)),
     );
-    for (path, name, problem) in inputs {
+    for (path, name, problem) in found {
         let prepared = match problem {
             Some(problem) => Err(InputError::Invalid(problem).into()),
             None => prepare(&path, args.name.clone().unwrap_or(name), &args).await,
@@ -98,6 +99,8 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     // A closed stdout (`| head -1`) stops the result lines, not the uploads: returning
     // at once would drop the uploads in flight with their records half-made.
     let mut stdout_failed = None;
+    let want_md5 = args.manifest.is_some();
+    let mut manifest = Manifest::new(client.base_url().to_string());
     let mut results = futures_util::stream::iter(ready)
         .map(|ready| {
             let (client, renderer, cancel, gone) = (
@@ -114,6 +117,17 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
                 if result.as_ref().is_err_and(is_unauthorized) {
                     gone.cancel();
                 }
+                let result = match result {
+                    Ok(blob) if want_md5 => match source::md5_of(&ready.req.path).await {
+                        Ok(md5) => Ok((blob, Some(md5))),
+                        Err(err) => Err(err.context(format!(
+                            "uploaded as blob {}, but the manifest cannot have it",
+                            blob.id
+                        ))),
+                    },
+                    Ok(blob) => Ok((blob, None)),
+                    Err(err) => Err(err),
+                };
                 (ready, result)
             })
         })
@@ -121,9 +135,16 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     while let Some(joined) = results.next().await {
         let (ready, result) = joined.context("an upload task failed")?;
         match result {
-            Ok(_) if stdout_failed.is_some() => {}
-            Ok(blob) => {
+            Ok((blob, md5)) => {
                 let record = BlobRecord::from(&blob).with_public_url(&client);
+                if let Some(md5) = md5 {
+                    manifest
+                        .blobs
+                        .insert(blob.name.clone(), entry(&record, md5, &ready));
+                }
+                if stdout_failed.is_some() {
+                    continue;
+                }
                 stdout_failed = renderer
                     .suspend(|| print(&ctx.out, record, &ready.file))
                     .err();
@@ -136,6 +157,9 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
         }
     }
     renderer.finish();
+    if let Some(path) = &args.manifest {
+        write_manifest(ctx, &mut manifest, path, inputs)?;
+    }
     if watch.is_interrupted() {
         return Err(Interrupted.into());
     }
@@ -149,6 +173,41 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
         .into());
     }
     batch.finish_after_output(stdout_failed)
+}
+
+/// The manifest's entry for an uploaded file.
+fn entry(record: &BlobRecord, md5: String, ready: &Ready) -> manifest::Entry {
+    let mtime = std::fs::metadata(&ready.req.path)
+        .and_then(|m| m.modified())
+        .ok()
+        .filter(|_| !is_stdin(Path::new(&ready.file)))
+        .map(manifest::mtime_text);
+    manifest::Entry {
+        id: record.id,
+        uid: record.uid.clone(),
+        size: record.size.unwrap_or(0),
+        md5,
+        content_type: record.content_type.clone(),
+        public: record.public,
+        public_url: record.public_url.clone(),
+        file: Some(ready.file.clone()),
+        mtime,
+    }
+}
+
+/// Writes what succeeded, and says so when that is not everything.
+fn write_manifest(ctx: &Context, manifest: &mut Manifest, path: &Path, total: usize) -> Result<()> {
+    let written = manifest.blobs.len();
+    manifest.complete = written == total;
+    manifest.write(path)?;
+    if !manifest.complete {
+        ctx.out.warn(&format!(
+            "the manifest `{}` holds the {written} of {total} files that were uploaded; \
+             the others are not in it",
+            escape_for_terminal(&path.display().to_string())
+        ));
+    }
+    Ok(())
 }
 
 /// A file whose upload never started, because the session had ended.
