@@ -3,4 +3,6 @@
 //! plain data; the commands render it (`--dry-run`) or hand its actions to the
 //! engines in `transfer`.
 
+pub mod execute;
+pub mod sync;
 pub mod walk;
