@@ -56,11 +56,10 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<Exit> {
     let facts = gather(&client, walked.found, &remote, cache.as_ref(), jobs).await;
     let plan = decide(facts, remote, args.delete);
 
-    let changes = plan.actions().filter(|a| a.kind != Kind::Skip).count();
-    let mut batch = Batch::new(
-        changes + plan.unusable.len() + walked.refused.len(),
-        &ctx.out,
-    );
+    // Every file counts, skipped or not: one unreadable file among many is a partial
+    // failure (exit 1), as for `upload a b c`.
+    let items = plan.actions().count() + plan.unusable.len() + walked.refused.len();
+    let mut batch = Batch::new(items, &ctx.out);
     for message in walked.refused {
         batch.fail(InputError::Invalid(message).into());
     }
@@ -73,7 +72,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<Exit> {
             tally.add(action);
             print_action(&ctx.out, action, None, false)?;
         }
-        ctx.out.status(&tally.plan_summary());
+        summary(ctx, &tally.plan_summary());
         return batch.finish();
     }
     let deletes = plan.steps[2].len();
@@ -156,9 +155,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<Exit> {
             ));
         }
     }
-    if !ctx.settings.quiet {
-        eprintln!("{}", tally.summary(started.elapsed()));
-    }
+    summary(ctx, &tally.summary(started.elapsed()));
     if watch.is_interrupted() {
         return Err(Interrupted.into());
     }
@@ -176,6 +173,13 @@ fn confirmed(deletes: usize, dir: &Path) -> Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// The summary goes to stderr even with `--json` (CI logs want it), not with `-q`.
+fn summary(ctx: &Context, text: &str) {
+    if !ctx.settings.quiet {
+        eprintln!("{text}");
+    }
 }
 
 fn shown(path: &Path) -> String {
