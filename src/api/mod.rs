@@ -2,8 +2,8 @@
 //! responses are checked and `ApiError`s are made. It knows nothing of the local server.
 
 mod client;
-mod error;
-mod models;
+pub(crate) mod error;
+pub(crate) mod models;
 pub mod retry;
 
 pub use client::{Client, ClientConfig, LoginName, SessionCredentials};

@@ -5,16 +5,16 @@
 mod auth;
 mod blob_input;
 mod blobs;
-mod body;
+pub(crate) mod body;
 mod data;
 mod db;
-mod errors;
+pub(crate) mod errors;
 mod faults;
 mod password;
-mod range;
+pub(crate) mod range;
 mod routes;
-mod s3;
-mod sigv4;
+pub(crate) mod s3;
+pub(crate) mod sigv4;
 mod state;
 mod store;
 

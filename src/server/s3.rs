@@ -53,8 +53,7 @@ async fn receive(
     headers: &HeaderMap,
     multipart: &mut Multipart,
 ) -> Result<Response, S3Error> {
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut pre_data = 0usize;
+    let mut pre = PreData::new(MAX_PRE_DATA);
     loop {
         let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -67,7 +66,7 @@ async fn receive(
         };
         let name = field.name().unwrap_or_default().to_string();
         if name.eq_ignore_ascii_case("file") {
-            let form = sigv4::check_post_form(&state.keys, BUCKET, &fields, now())?;
+            let form = sigv4::check_post_form(&state.keys, BUCKET, &pre.fields, now())?;
             let blob = find_blob(state, &form.key).await?;
             let (min, max) = match form.length_range {
                 Some((min, max)) => (min, max.min(state.max_size)),
@@ -101,13 +100,40 @@ async fn receive(
             )
             .await;
         }
-        pre_data += name.len();
-        let value = read_value(&mut field, MAX_PRE_DATA.saturating_sub(pre_data)).await?;
-        pre_data += value.len();
-        if fields.len() >= MAX_FIELDS {
+        pre.read(name, &mut field).await?;
+    }
+}
+
+/// The fields before the file, and how many of the allowed bytes they used.
+pub(crate) struct PreData {
+    pub fields: Vec<(String, String)>,
+    pub bytes: usize,
+    limit: usize,
+}
+
+impl PreData {
+    pub(crate) fn new(limit: usize) -> PreData {
+        PreData {
+            fields: Vec::new(),
+            bytes: 0,
+            limit,
+        }
+    }
+
+    /// Reads one field's value; names and values together stay within the limit.
+    pub(crate) async fn read(
+        &mut self,
+        name: String,
+        field: &mut Field<'_>,
+    ) -> Result<(), S3Error> {
+        if self.fields.len() >= MAX_FIELDS {
             return Err(pre_data_too_large());
         }
-        fields.push((name, value));
+        self.bytes += name.len();
+        let value = read_value(field, self.limit.saturating_sub(self.bytes)).await?;
+        self.bytes += value.len();
+        self.fields.push((name, value));
+        Ok(())
     }
 }
 

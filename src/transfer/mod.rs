@@ -8,7 +8,7 @@ pub mod form;
 mod interrupt;
 pub mod multipart;
 mod sink;
-mod storage;
+pub(crate) mod storage;
 pub mod upload;
 
 pub use download::{download, DownloadOptions, Downloaded, Target};
