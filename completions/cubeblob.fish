@@ -274,6 +274,9 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-bucket -d
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-access-key -d 'Access key id for --s3-endpoint (also from AWS_ACCESS_KEY_ID)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-secret-key -d 'Secret access key for --s3-endpoint; prefer the environment (also from AWS_SECRET_ACCESS_KEY), where other users cannot see it' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-region -d 'Signing region of --s3-endpoint' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l public-url -d 'The address clients reach the server by, e.g. https://files.example.com behind a proxy: upload forms and download URLs name it (default: the --listen address, loopback for a wildcard one), whatever Host header a request carries' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no request head for SECS seconds (idle keep-alive connections included)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l max-connections -d 'Open connections at most (default: half the open-file limit, less a reserve); more wait to be accepted' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-tamper -d 'Test aid: spoil every upload form handed out, so that storage refuses it' -r -f -a "content-type\t'A Content-Type other than the signed one'
 extra-field\t'A field the policy does not cover'
 expired\t'A policy that has already expired'"

@@ -487,6 +487,22 @@ pub struct ServeArgs {
     )]
     pub s3_region: String,
 
+    /// The address clients reach the server by, e.g. https://files.example.com behind a
+    /// proxy: upload forms and download URLs name it (default: the --listen address,
+    /// loopback for a wildcard one), whatever Host header a request carries
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Close a connection that sends no request head for SECS seconds (idle keep-alive
+    /// connections included)
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub idle_timeout: u64,
+
+    /// Open connections at most (default: half the open-file limit, less a reserve);
+    /// more wait to be accepted
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+
     /// Test aid: spoil every upload form handed out, so that storage refuses it
     #[arg(long, hide = true, value_enum, value_name = "HOW")]
     pub s3_tamper: Option<FormTamper>,

@@ -37,9 +37,10 @@ impl RetryPolicy {
     }
 }
 
-/// Whether a status is worth another try: 5xx and 429.
+/// Whether a status is worth another try: 5xx and 429, but not 507 (a full disk
+/// stays full for the seconds a retry waits).
 pub fn retryable_status(status: u16) -> bool {
-    status == 429 || (500..600).contains(&status)
+    status == 429 || ((500..600).contains(&status) && status != 507)
 }
 
 /// Whether a request failed because nothing listens at the address: a server that
@@ -109,5 +110,6 @@ mod tests {
         assert!(retryable_status(429));
         assert!(!retryable_status(404));
         assert!(!retryable_status(401));
+        assert!(!retryable_status(507));
     }
 }

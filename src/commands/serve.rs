@@ -11,7 +11,9 @@ use super::Context;
 use crate::cli::{FormTamper, ServeArgs};
 use crate::exit::{Exit, InputError};
 use crate::secret::Secret;
-use crate::server::{default_data_dir, ExternalS3, FaultPlan, RunningServer, ServerConfig, Tamper};
+use crate::server::{
+    default_data_dir, public_base, ExternalS3, FaultPlan, RunningServer, ServerConfig, Tamper,
+};
 
 pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
     let config = config_from(args)?;
@@ -66,6 +68,7 @@ fn config_from(mut args: ServeArgs) -> Result<ServerConfig> {
     for (what, secs) in [
         ("--token-ttl", args.token_ttl),
         ("--form-ttl", args.form_ttl),
+        ("--idle-timeout", args.idle_timeout),
     ] {
         if secs == 0 {
             return Err(InputError::Invalid(format!("`{what}` must be at least 1 second")).into());
@@ -93,6 +96,22 @@ fn config_from(mut args: ServeArgs) -> Result<ServerConfig> {
                 FaultPlan::load(path).map_err(|e| InputError::Invalid(format!("{e:#}")))?,
             )),
             None => None,
+        },
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        public_url: match &args.public_url {
+            Some(url) => Some(
+                public_base(url)
+                    .map_err(|e| InputError::Invalid(format!("`--public-url`: {e}")))?,
+            ),
+            None => None,
+        },
+        max_connections: match args.max_connections {
+            Some(0) => {
+                return Err(
+                    InputError::Invalid("`--max-connections` must be at least 1".into()).into(),
+                )
+            }
+            other => other,
         },
     })
 }

@@ -307,7 +307,7 @@ mod tests {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join("&");
-        body::parse_form(form.as_bytes())
+        body::parse_form(form.as_bytes()).unwrap()
     }
 
     #[test]

@@ -127,7 +127,6 @@ pub async fn create(
     };
     let params = store::upload_params(
         &state,
-        &headers,
         &Upload {
             key: &uid,
             content_type: &content_type,
@@ -172,7 +171,6 @@ pub async fn show(
     state: State<SharedState>,
     caller: Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     match parse_ref(&segment(path)?) {
         Some(BlobRef::Id(id)) => {
@@ -184,7 +182,7 @@ pub async fn show(
                 &json!({"blob": blob_json(&blob)}),
             ))
         }
-        Some(uid) => redirect_to_object(&state, &caller, uid, &headers).await,
+        Some(uid) => redirect_to_object(&state, &caller, uid).await,
         None => Err(ApiError::NotFound),
     }
 }
@@ -194,24 +192,22 @@ pub async fn download(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let blob = parse_ref(&segment(path)?).ok_or(ApiError::NotFound)?;
-    redirect_to_object(&state, &caller, blob, &headers).await
+    redirect_to_object(&state, &caller, blob).await
 }
 
 async fn redirect_to_object(
     state: &AppState,
     caller: &Caller,
     blob: BlobRef,
-    headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let blob = find(state, blob).await?;
     may_download(caller, &blob)?;
     if !blob.is_complete() {
         return Err(ApiError::NotFound);
     }
-    let url = store::download_url(state, headers, &blob);
+    let url = store::download_url(state, &blob);
     let mut response = StatusCode::MOVED_PERMANENTLY.into_response();
     let location = HeaderValue::from_str(&url).map_err(|err| ApiError::Internal(err.into()))?;
     response.headers_mut().insert(header::LOCATION, location);
@@ -224,7 +220,6 @@ pub async fn object(
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.session()?;
     let blob = parse_ref(&segment(path)?).ok_or(ApiError::NotFound)?;
@@ -234,7 +229,7 @@ pub async fn object(
         .is_some_and(|v| lenient_bool(Some(&Value::String(v))) == Ok(Some(true)));
     let mut value = blob_json(&blob);
     if wants_url && blob.is_complete() {
-        let url = store::download_url(&state, &headers, &blob);
+        let url = store::download_url(&state, &blob);
         let expires = now() + chrono::Duration::seconds(DOWNLOAD_URL_SECS as i64);
         value["blob_object_access"] = json!({
             "id": blob.id,

@@ -7,6 +7,18 @@ use serde_json::{Map, Value};
 
 use super::errors::ApiError;
 
+/// The deepest nesting a body may have: the contract's bodies nest two levels
+/// (`{"blob": {"name": ...}}`); the bound keeps hostile bodies from costing a stack
+/// frame per level when they are read, walked or dropped.
+pub const MAX_DEPTH: usize = 8;
+
+/// The most keys and values a body may carry, all levels together.
+pub const MAX_ENTRIES: usize = 1000;
+
+/// The largest API body read, in bytes; the S3 upload POST streams and is bounded by
+/// `--max-size` instead.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// Reads a body into a JSON object. An empty body is an empty object.
 pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let content_type = headers
@@ -22,25 +34,74 @@ pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Api
     let is_json = content_type.contains("json");
     // Without a telling content type, a body that opens like JSON is JSON.
     if is_json || (!is_form && matches!(trimmed.first(), Some(b'{' | b'['))) {
+        // serde_json stops at 128 levels on its own; ours is stricter, checked after.
         return match serde_json::from_slice::<Value>(trimmed) {
-            Ok(Value::Object(map)) => Ok(map),
+            Ok(Value::Object(map)) => {
+                check_shape(&map)?;
+                Ok(map)
+            }
             Ok(_) => Err(ApiError::BadRequest(
                 "the request body must be a JSON object".into(),
             )),
             Err(err) => Err(ApiError::BadRequest(format!("malformed JSON body: {err}"))),
         };
     }
-    Ok(parse_form(trimmed))
+    parse_form(trimmed)
 }
 
 /// Reads `a=1&blob[name]=x&blob[size]=3` into `{"a":"1","blob":{"name":"x","size":"3"}}`.
-pub fn parse_form(body: &[u8]) -> Map<String, Value> {
+pub fn parse_form(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let mut map = Map::new();
-    for (key, value) in url::form_urlencoded::parse(body) {
+    for (count, (key, value)) in url::form_urlencoded::parse(body).enumerate() {
+        if count >= MAX_ENTRIES {
+            return Err(too_many_entries());
+        }
         let path = key_path(&key);
+        if path.len() > MAX_DEPTH {
+            return Err(too_deep());
+        }
         insert_path(&mut map, &path, Value::String(value.into_owned()));
     }
-    map
+    Ok(map)
+}
+
+/// Refuses a JSON object nested deeper than `MAX_DEPTH` or with more than
+/// `MAX_ENTRIES` keys and values; walked with a stack of our own, not recursion.
+fn check_shape(map: &Map<String, Value>) -> Result<(), ApiError> {
+    // The top object is level 1; a value's level is its container's.
+    let mut pending: Vec<(&Value, usize)> = map.values().map(|v| (v, 1)).collect();
+    let mut entries = pending.len();
+    while let Some((value, level)) = pending.pop() {
+        if entries > MAX_ENTRIES {
+            return Err(too_many_entries());
+        }
+        let children: Vec<&Value> = match value {
+            Value::Object(inner) => inner.values().collect(),
+            Value::Array(items) => items.iter().collect(),
+            _ => continue,
+        };
+        if level >= MAX_DEPTH {
+            return Err(too_deep());
+        }
+        entries += children.len();
+        pending.extend(children.into_iter().map(|child| (child, level + 1)));
+    }
+    if entries > MAX_ENTRIES {
+        return Err(too_many_entries());
+    }
+    Ok(())
+}
+
+fn too_deep() -> ApiError {
+    ApiError::BadRequest(format!(
+        "the request body nests deeper than {MAX_DEPTH} levels"
+    ))
+}
+
+fn too_many_entries() -> ApiError {
+    ApiError::BadRequest(format!(
+        "the request body has more than {MAX_ENTRIES} keys and values"
+    ))
 }
 
 /// `blob[name]` → `["blob", "name"]`; a key without brackets is itself.
@@ -211,11 +272,48 @@ mod tests {
 
     #[test]
     fn odd_form_keys_stay_whole() {
-        let form = parse_form(b"a[b=1&[x]=2&c[d]e=3&f[g][h]=4");
+        let form = parse_form(b"a[b=1&[x]=2&c[d]e=3&f[g][h]=4").unwrap();
         assert_eq!(
             Value::Object(form),
             json!({"a[b": "1", "[x]": "2", "c[d]e": "3", "f": {"g": {"h": "4"}}})
         );
+    }
+
+    #[test]
+    fn refuses_deep_or_wide_bodies() {
+        let form = headers("application/x-www-form-urlencoded");
+        let deep_form = format!("user{}=1", "[x]".repeat(20_000));
+        assert!(matches!(
+            parse(&form, deep_form.as_bytes()),
+            Err(ApiError::BadRequest(m)) if m.contains("nests deeper")
+        ));
+        let at_limit = format!("a{}=1", "[x]".repeat(MAX_DEPTH - 1));
+        assert!(parse(&form, at_limit.as_bytes()).is_ok());
+        let wide_form = "a=1&".repeat(MAX_ENTRIES + 1);
+        assert!(matches!(
+            parse(&form, wide_form.as_bytes()),
+            Err(ApiError::BadRequest(m)) if m.contains("more than")
+        ));
+
+        let json = headers("application/json");
+        let nested = |levels: usize| format!("{}1{}", "{\"a\":".repeat(levels), "}".repeat(levels));
+        assert!(parse(&json, nested(MAX_DEPTH).as_bytes()).is_ok());
+        assert!(matches!(
+            parse(&json, nested(MAX_DEPTH + 1).as_bytes()),
+            Err(ApiError::BadRequest(m)) if m.contains("nests deeper")
+        ));
+        // Past serde_json's own limit, still a 400 and no overflow.
+        assert!(matches!(
+            parse(&json, nested(100_000).as_bytes()),
+            Err(ApiError::BadRequest(_))
+        ));
+        let deep_array = format!("{{\"a\":{}{}}}", "[".repeat(50), "]".repeat(50));
+        assert!(parse(&json, deep_array.as_bytes()).is_err());
+        let wide_json = format!("{{\"a\":[{}0]}}", "0,".repeat(MAX_ENTRIES));
+        assert!(matches!(
+            parse(&json, wide_json.as_bytes()),
+            Err(ApiError::BadRequest(m)) if m.contains("more than")
+        ));
     }
 
     #[test]

@@ -10,14 +10,16 @@ use rand::distributions::{Alphanumeric, DistString};
 use serde_json::{json, Value};
 
 use super::sigv4::S3Keys;
+use super::temp::{self, TempFile};
 
+const DB_FILE: &str = "cubeblob.db";
 const S3_KEYS_FILE: &str = "s3-credentials.json";
 const DEMO_FILE: &str = "demo-user.json";
-/// An upload in flight writes all the time; one untouched this long was abandoned.
-const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Folders we create are 0700: the database holds live session tokens and the
-/// objects are users' private blobs. A folder the user made keeps its mode.
+/// Folders we create are 0700 and files 0600, whatever the umask: the database (and
+/// its `-wal`, which SQLite creates with the database's mode) holds live session
+/// tokens and the objects are users' private blobs. The data folder itself keeps the
+/// mode of a user who made it; everything in it is ours and kept private.
 fn private_dir_builder() -> std::fs::DirBuilder {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -35,37 +37,37 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    /// Creates the folder layout, and clears uploads that a crash left half-written.
-    /// Only stale ones: another server (`serve` beside a `--local` command) may be
-    /// receiving into the same folder right now.
+    /// Creates the folder layout, and clears uploads that a crash left half-written
+    /// (but not another server's in flight: see `temp`).
     pub fn prepare(root: &Path) -> Result<DataDir> {
         for dir in [root.to_path_buf(), root.join("objects"), root.join("tmp")] {
             private_dir_builder()
                 .create(&dir)
                 .with_context(|| format!("cannot create the folder `{}`", dir.display()))?;
         }
-        let tmp = root.join("tmp");
-        let entries =
-            std::fs::read_dir(&tmp).with_context(|| format!("cannot read `{}`", tmp.display()))?;
-        for entry in entries.flatten() {
-            let stale = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > STALE_UPLOAD);
-            if stale {
-                // Best effort: a leftover we cannot remove does no harm.
-                let _ = std::fs::remove_file(entry.path());
-            }
+        // Ours, so made private even when an earlier version left them open.
+        for dir in [root.join("objects"), root.join("tmp")] {
+            make_private(&dir, 0o700)?;
         }
+        let db = root.join(DB_FILE);
+        create_private_file(&db)?;
+        for file in [
+            db.clone(),
+            root.join(format!("{DB_FILE}-wal")),
+            root.join(format!("{DB_FILE}-shm")),
+            root.join(S3_KEYS_FILE),
+            root.join(DEMO_FILE),
+        ] {
+            make_private(&file, 0o600)?;
+        }
+        temp::sweep(&root.join("tmp"))?;
         Ok(DataDir {
             root: root.to_path_buf(),
         })
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.root.join("cubeblob.db")
+        self.root.join(DB_FILE)
     }
 
     /// Where an object lives. Uids are ours (hex), but a path is only ever made
@@ -74,10 +76,9 @@ impl DataDir {
         is_uid(uid).then(|| self.root.join("objects").join(uid))
     }
 
-    /// A fresh name for an upload in flight.
-    pub fn temp_path(&self) -> PathBuf {
-        let name = Alphanumeric.sample_string(&mut rand::thread_rng(), 24);
-        self.root.join("tmp").join(format!("{name}.part"))
+    /// A fresh, private, locked file for an upload in flight, and its handle.
+    pub fn create_temp(&self) -> Result<(TempFile, std::fs::File)> {
+        TempFile::create(&self.root.join("tmp"))
     }
 
     /// The S3 signing keys, made on the first start.
@@ -144,6 +145,45 @@ fn read_json(path: &Path) -> Result<Option<Value>> {
     }
 }
 
+/// Creates `path` empty and 0600 if it is missing, so that SQLite opens a private file
+/// instead of creating one by the umask.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .with_context(|| format!("cannot create `{}`", path.display()))?;
+    Ok(())
+}
+
+/// Takes group and other permissions off a file or folder of ours, if it exists.
+fn make_private(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let current = match std::fs::symlink_metadata(path) {
+            Ok(meta) if !meta.file_type().is_symlink() => meta.permissions().mode(),
+            Ok(_) => return Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => {
+                return Err(err).with_context(|| format!("cannot read `{}`", path.display()))
+            }
+        };
+        if current & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .with_context(|| format!("cannot make `{}` private", path.display()))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 /// Writes a file only its owner can read, whole or not at all.
 fn write_private(path: &Path, value: &Value) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -160,38 +200,6 @@ fn write_private(path: &Path, value: &Value) -> Result<()> {
     temp.persist(path)
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     Ok(())
-}
-
-/// A file being received; removed when dropped unless moved into place, so an
-/// upload that fails or is cut off leaves nothing behind.
-pub struct TempFile {
-    path: PathBuf,
-    kept: bool,
-}
-
-impl TempFile {
-    pub fn new(path: PathBuf) -> TempFile {
-        TempFile { path, kept: false }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Moves the file to `target`, atomically replacing what was there.
-    pub fn persist(mut self, target: &Path) -> std::io::Result<()> {
-        std::fs::rename(&self.path, target)?;
-        self.kept = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.kept {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -238,32 +246,5 @@ mod tests {
         for bad in ["", "../x", "AB", "a/b", &"a".repeat(65)] {
             assert!(data.object_path(bad).is_none(), "{bad}");
         }
-    }
-
-    #[test]
-    fn temp_files_vanish_unless_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = DataDir::prepare(dir.path()).unwrap();
-        let dropped = TempFile::new(data.temp_path());
-        std::fs::write(dropped.path(), b"x").unwrap();
-        let path = dropped.path().to_path_buf();
-        drop(dropped);
-        assert!(!path.exists());
-        let kept = TempFile::new(data.temp_path());
-        std::fs::write(kept.path(), b"y").unwrap();
-        let target = dir.path().join("objects").join("ab");
-        kept.persist(&target).unwrap();
-        assert_eq!(std::fs::read(&target).unwrap(), b"y");
-        // A restart clears what a crash left in tmp/, but not uploads in flight.
-        let stale = data.temp_path();
-        let file = std::fs::File::create(&stale).unwrap();
-        let two_hours = std::time::Duration::from_secs(7200);
-        file.set_modified(std::time::SystemTime::now() - two_hours)
-            .unwrap();
-        let fresh = data.temp_path();
-        std::fs::write(&fresh, b"z").unwrap();
-        DataDir::prepare(dir.path()).unwrap();
-        assert!(!stale.exists());
-        assert!(fresh.exists());
     }
 }

@@ -215,16 +215,25 @@ pub fn touch_session(
     else {
         return Ok(None);
     };
+    // The writes below are housekeeping: when they fail (a full disk, above all) the
+    // request still goes on with what was read, so that reads keep working.
     if session.expires_at_ms <= now_ms {
-        conn.execute("DELETE FROM sessions WHERE id = ?1", [session.id])?;
+        if let Err(err) = conn.execute("DELETE FROM sessions WHERE id = ?1", [session.id]) {
+            eprintln!("cubeblob serve: cannot forget an expired session: {err}");
+        }
         return Ok(None);
     }
-    conn.execute(
+    let slid = conn.execute(
         "UPDATE sessions SET expires_at_ms = ?1, updated_at = ?2 WHERE id = ?3",
         params![new_expiry_ms, now_ms / 1000, session.id],
-    )?;
-    session.expires_at_ms = new_expiry_ms;
-    session.updated_at = now_ms / 1000;
+    );
+    match slid {
+        Ok(_) => {
+            session.expires_at_ms = new_expiry_ms;
+            session.updated_at = now_ms / 1000;
+        }
+        Err(err) => eprintln!("cubeblob serve: cannot extend a session's expiry: {err}"),
+    }
     Ok(Some(session))
 }
 

@@ -39,6 +39,29 @@ pub enum ApiError {
     Internal(anyhow::Error),
     /// 502: the external S3 store failed or did not answer; the message names the step.
     Storage(String),
+    /// 507: a write failed for want of disk space. Logged; the client is told plainly,
+    /// as it is not worth retrying until an operator frees space.
+    OutOfSpace(anyhow::Error),
+}
+
+/// The message a full disk gets, in both dialects.
+pub const OUT_OF_SPACE: &str = "Insufficient Storage: the server is out of disk space";
+
+/// Whether a failure comes from a full disk or an exhausted quota, at any level of
+/// its causes: the file system's `ENOSPC`/`EDQUOT` or SQLite's `SQLITE_FULL`.
+pub fn is_out_of_space(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            );
+        }
+        if let Some(sql) = cause.downcast_ref::<rusqlite::Error>() {
+            return sql.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
+        }
+        false
+    })
 }
 
 impl ApiError {
@@ -59,6 +82,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Storage(_) => StatusCode::BAD_GATEWAY,
+            ApiError::OutOfSpace(_) => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 
@@ -84,6 +108,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "Method not allowed for this route".into(),
             ApiError::BadRequest(message) | ApiError::Storage(message) => message.clone(),
             ApiError::Internal(_) => "Internal server error".into(),
+            ApiError::OutOfSpace(_) => OUT_OF_SPACE.into(),
             ApiError::TokenRequired | ApiError::InvalidPassword | ApiError::Invalid(..) => {
                 unreachable!("rendered without a base message")
             }
@@ -93,21 +118,27 @@ impl ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
-        ApiError::Internal(err)
+        if is_out_of_space(&err) {
+            ApiError::OutOfSpace(err)
+        } else {
+            ApiError::Internal(err)
+        }
     }
 }
 
 impl From<rusqlite::Error> for ApiError {
     fn from(err: rusqlite::Error) -> Self {
-        ApiError::Internal(err.into())
+        ApiError::from(anyhow::Error::from(err))
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(err) = &self {
+        match &self {
             // The client sees a generic 500; the operator sees the cause.
-            eprintln!("cubeblob serve: internal error: {err:#}");
+            ApiError::Internal(err) => eprintln!("cubeblob serve: internal error: {err:#}"),
+            ApiError::OutOfSpace(err) => eprintln!("cubeblob serve: out of disk space: {err:#}"),
+            _ => {}
         }
         json_response(self.status(), &self.body())
     }
@@ -193,6 +224,15 @@ impl S3Error {
         )
     }
 
+    /// 507 InsufficientStorage: a full disk, said plainly.
+    pub fn out_of_space() -> S3Error {
+        S3Error::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "InsufficientStorage",
+            format!("{OUT_OF_SPACE}. Free some space and try again."),
+        )
+    }
+
     pub fn to_xml(&self) -> String {
         let mut xml = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>",
@@ -215,6 +255,10 @@ impl IntoResponse for S3Error {
 
 impl From<anyhow::Error> for S3Error {
     fn from(err: anyhow::Error) -> Self {
+        if is_out_of_space(&err) {
+            eprintln!("cubeblob serve: out of disk space: {err:#}");
+            return S3Error::out_of_space();
+        }
         eprintln!("cubeblob serve: internal error: {err:#}");
         S3Error::internal()
     }
@@ -266,6 +310,27 @@ mod tests {
             r#"{"errors":{"name":["is too long (maximum is 100 characters)"]}}"#
         );
         assert_eq!(ApiError::NeedUser.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn a_full_disk_is_told_apart_at_any_depth() {
+        let io = std::io::Error::from_raw_os_error(28); // ENOSPC
+        let err = anyhow::Error::from(io).context("cannot write an upload file");
+        assert!(is_out_of_space(&err));
+        let api = ApiError::from(err);
+        assert_eq!(api.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(api.body()["errors"]["base"][0], OUT_OF_SPACE);
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        assert!(is_out_of_space(&anyhow::Error::from(full)));
+        let other = anyhow::Error::from(std::io::Error::from_raw_os_error(5)); // EIO
+        assert!(!is_out_of_space(&other));
+        assert_eq!(
+            S3Error::from(other).status,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod data;
 mod db;
 pub(crate) mod errors;
 mod faults;
+mod listen;
 mod password;
 pub(crate) mod range;
 mod routes;
@@ -17,6 +18,7 @@ pub(crate) mod s3;
 pub(crate) mod sigv4;
 mod state;
 mod store;
+mod temp;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -34,6 +36,7 @@ use state::AppState;
 use store::{ExternalStore, Store};
 
 pub use faults::FaultPlan;
+pub use state::public_base;
 pub use store::{ExternalS3, Tamper};
 
 /// The login of the user made when no users are configured.
@@ -42,6 +45,9 @@ const DEMO_LOGIN: &str = "demo";
 /// Token and form lifetimes are capped, so that expiry dates stay within what the
 /// clock arithmetic and the 4-digit years of the wire formats can hold.
 const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
+/// How long `serve` waits for a request head, by default.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything the server needs to start.
 #[derive(Clone)]
@@ -73,6 +79,15 @@ pub struct ServerConfig {
     pub s3_tamper: Option<Tamper>,
     /// A test aid: the fault plan of `serve --faults` (failures on purpose).
     pub faults: Option<Arc<FaultPlan>>,
+    /// How long a connection may stay without sending a request head (idle
+    /// keep-alive connections included) before it is closed.
+    pub idle_timeout: Duration,
+    /// Open connections at most, both listeners together; `None` derives it from
+    /// the open-file limit.
+    pub max_connections: Option<usize>,
+    /// `scheme://host[:port]` that upload forms and download URLs name, checked by
+    /// `public_base`; `None` names the bound address.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -93,6 +108,9 @@ impl std::fmt::Debug for ServerConfig {
             .field("s3_store", &self.s3_store)
             .field("s3_tamper", &self.s3_tamper)
             .field("faults", &self.faults.as_ref().map(|plan| plan.len()))
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -115,6 +133,9 @@ impl ServerConfig {
             s3_store: None,
             s3_tamper: None,
             faults: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: None,
+            public_url: None,
         }
     }
 }
@@ -173,10 +194,21 @@ impl RunningServer {
             ),
             None => None,
         };
-        let s3_url = match (&store, &s3_listener) {
-            (Store::External(external), _) => external.upload_url().to_string(),
-            (Store::Local, Some(listener)) => url_of(listener.local_addr()?),
-            (Store::Local, None) => base_url.clone(),
+        // Forms and download URLs name the public address, never a request's `Host`.
+        let public = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| base_url.clone());
+        let s3_base = match &s3_listener {
+            Some(listener) if config.public_url.is_some() => {
+                state::with_port(&public, listener.local_addr()?.port())
+            }
+            Some(listener) => url_of(listener.local_addr()?),
+            None => public,
+        };
+        let s3_url = match &store {
+            Store::External(external) => external.upload_url().to_string(),
+            Store::Local => s3_base.clone(),
         };
 
         let state = Arc::new(AppState {
@@ -189,18 +221,16 @@ impl RunningServer {
             db: setup.db,
             data: setup.data,
             keys: setup.keys,
-            s3_host: s3_url.trim_start_matches("http://").to_string(),
-            s3_port: match &s3_listener {
-                Some(listener) => Some(listener.local_addr()?.port()),
-                None => None,
-            },
+            s3_base,
             store,
             tamper: config.s3_tamper,
         });
 
         let (stop, stopped) = watch::channel(false);
+        let limits = listen::ConnectionLimits::new(config.idle_timeout, config.max_connections);
         let mut tasks = vec![spawn_serve(
             api_listener,
+            limits.clone(),
             faults::wrap(
                 routes::api_app(Arc::clone(&state), s3_listener.is_none() && own_s3),
                 config.faults.clone(),
@@ -211,7 +241,7 @@ impl RunningServer {
         if let Some(listener) = s3_listener {
             let db = state.db.clone();
             let app = faults::wrap(routes::s3_app(state), config.faults.clone(), db);
-            tasks.push(spawn_serve(listener, app, stopped));
+            tasks.push(spawn_serve(listener, limits, app, stopped));
         }
         Ok(RunningServer {
             base_url,
@@ -271,20 +301,11 @@ impl Drop for RunningServer {
 
 fn spawn_serve(
     listener: TcpListener,
+    limits: listen::ConnectionLimits,
     app: axum::Router,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let signal = async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        };
-        if let Err(err) = axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
-            .await
-        {
-            eprintln!("cubeblob serve: the listener failed: {err}");
-        }
-    })
+    tokio::spawn(listen::serve(listener, app, limits, stopped))
 }
 
 /// The URL clients should use for a bound address: a wildcard address is reached

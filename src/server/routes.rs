@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::errors::{ApiError, JSON_TYPE};
 use super::state::{SharedState, BUCKET};
-use super::{auth, blobs, s3};
+use super::{auth, blobs, body, s3};
 
 /// The app for the API listener; with `with_s3`, it serves the S3 endpoint as well.
 pub fn api_app(state: SharedState, with_s3: bool) -> Router {
@@ -35,7 +35,10 @@ pub fn api_app(state: SharedState, with_s3: bool) -> Router {
         .route("/blobs/{id}/download", get(blobs::download))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
-        .layer(from_fn_with_state(state.clone(), auth::session_layer));
+        .layer(from_fn_with_state(state.clone(), auth::session_layer))
+        // Every API body is read whole: bounded here for all routes at once (axum's
+        // 413, given the contract's shape by `json_errors`).
+        .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES));
     let routes = if with_s3 { api.merge(s3_routes()) } else { api };
     // The suffix is stripped around the whole router: a layer inside it would run
     // only after the route was chosen.

@@ -12,12 +12,12 @@ use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 
-use super::data::TempFile;
 use super::db::{self, BlobRow};
 use super::errors::{xml_escape, xml_response, S3Error};
 use super::range::{self, Span};
 use super::sigv4;
 use super::state::{now, AppState, SharedState, BUCKET};
+use super::temp::TempFile;
 
 /// S3 limits the fields before the file to 20 KB; ours are far smaller.
 const MAX_PRE_DATA: usize = 64 * 1024;
@@ -30,7 +30,6 @@ const WRITE_BUFFER: usize = 256 * 1024;
 /// `POST /{bucket}`: the upload form.
 pub async fn post_object(
     State(state): State<SharedState>,
-    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let Ok(mut multipart) = multipart else {
@@ -39,7 +38,7 @@ pub async fn post_object(
         )
         .into_response();
     };
-    match receive(&state, &headers, &mut multipart).await {
+    match receive(&state, &mut multipart).await {
         Ok(response) => response,
         Err(err) => {
             drain(&mut multipart, DRAIN_LIMIT).await;
@@ -48,11 +47,7 @@ pub async fn post_object(
     }
 }
 
-async fn receive(
-    state: &AppState,
-    headers: &HeaderMap,
-    multipart: &mut Multipart,
-) -> Result<Response, S3Error> {
+async fn receive(state: &AppState, multipart: &mut Multipart) -> Result<Response, S3Error> {
     let mut pre = PreData::new(MAX_PRE_DATA);
     loop {
         let mut field = match multipart.next_field().await {
@@ -86,11 +81,7 @@ async fn receive(
                 }
                 Err(_) => return Err(cut_off()),
             }
-            let location = format!(
-                "http://{}{}",
-                state.s3_host_for(headers),
-                state.object_path(&blob.uid)
-            );
+            let location = format!("{}{}", state.s3_base, state.object_path(&blob.uid));
             return store(
                 state,
                 blob,
@@ -190,10 +181,12 @@ async fn receive_file(
     min: u64,
     max: u64,
 ) -> Result<Landed, S3Error> {
-    let temp = TempFile::new(state.data.temp_path());
-    let file = tokio::fs::File::create(temp.path()).await.map_err(|err| {
-        S3Error::from(anyhow::Error::from(err).context("cannot create an upload file"))
-    })?;
+    let data = state.data.clone();
+    let (temp, file) = tokio::task::spawn_blocking(move || data.create_temp())
+        .await
+        .map_err(|err| S3Error::from(anyhow::Error::from(err)))?
+        .map_err(|err| S3Error::from(err.context("cannot create an upload file")))?;
+    let file = tokio::fs::File::from_std(file);
     let mut writer = BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut md5 = Md5::new();
     let mut size: u64 = 0;

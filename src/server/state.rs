@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{header, HeaderMap};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::data::DataDir;
@@ -31,10 +30,10 @@ pub struct AppState {
     pub db: Db,
     pub data: DataDir,
     pub keys: S3Keys,
-    /// `HOST:PORT` of the S3 endpoint as the server itself advertises it.
-    pub s3_host: String,
-    /// The port of a separate S3 listener; `None` when the API's listener serves S3.
-    pub s3_port: Option<u16>,
+    /// `http://HOST:PORT` (or `https://`) of our S3 endpoint as clients are to reach
+    /// it: from `--public-url`, else the bound address. Never from a request's `Host`,
+    /// which a client (or a proxy) may set to anything.
+    pub s3_base: String,
     /// Where file contents live.
     pub store: Store,
     /// `serve --s3-tamper`: how to spoil the upload forms, for tests.
@@ -42,27 +41,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The S3 endpoint's `HOST:PORT` for the client that sent `headers`: the host it
-    /// reached us by (a Docker service name, a LAN address, `localhost`), so that the
-    /// forms and download URLs we hand out work from where it is. Presigned GETs sign
-    /// this host, and the client sends it back. Without a usable `Host`, our own.
-    pub fn s3_host_for(&self, headers: &HeaderMap) -> String {
-        let Some(host) = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .filter(|h| is_authority(h))
-        else {
-            return self.s3_host.clone();
-        };
-        match self.s3_port {
-            None => host.to_string(),
-            Some(port) => format!("{}:{port}", hostname_of(host)),
-        }
+    /// `HOST:PORT` of `s3_base`: what presigned URLs sign as the `host` header.
+    pub fn s3_authority(&self) -> &str {
+        authority_of(&self.s3_base)
     }
 
-    /// `http://HOST:PORT/{bucket}`: where this client posts upload forms.
-    pub fn upload_url(&self, headers: &HeaderMap) -> String {
-        format!("http://{}/{BUCKET}", self.s3_host_for(headers))
+    /// `{s3_base}/{bucket}`: where clients post upload forms.
+    pub fn upload_url(&self) -> String {
+        format!("{}/{BUCKET}", self.s3_base)
     }
 
     /// `/{bucket}/{key}`, the key URI-encoded.
@@ -71,13 +57,42 @@ impl AppState {
     }
 }
 
-/// A `Host` value we are willing to put into URLs: a name or address and a port.
-fn is_authority(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
+/// `http://name:port` → `name:port`.
+fn authority_of(base: &str) -> &str {
+    base.split_once("://").map_or(base, |(_, rest)| rest)
+}
+
+/// `--public-url` made into a base URL: `http` or `https`, a host and maybe a port,
+/// nothing else (a path, a query or credentials would not survive into the forms and
+/// signatures). `http://files.example.com:8080/` → `http://files.example.com:8080`.
+pub fn public_base(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|err| format!("`{text}` is not a URL: {err}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{text}` must start with http:// or https://"));
+    }
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+        return Err(format!("`{text}` has no host"));
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("`{text}` must not hold credentials"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "`{text}` must be a scheme, a host and a port only, without a path"
+        ));
+    }
+    Ok(match url.port() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    })
+}
+
+/// `base` with its port replaced by `port`: the S3 listener's public address when it
+/// has a port of its own.
+pub fn with_port(base: &str, port: u16) -> String {
+    let (scheme, authority) = base.split_once("://").unwrap_or(("http", base));
+    let host = hostname_of(authority);
+    format!("{scheme}://{host}:{port}")
 }
 
 /// `name:port` → `name`, `[::1]:port` → `[::1]`.
@@ -133,10 +148,34 @@ mod tests {
         assert_eq!(hostname_of("cubeblob:8080"), "cubeblob");
         assert_eq!(hostname_of("[::1]:8080"), "[::1]");
         assert_eq!(hostname_of("localhost"), "localhost");
-        assert!(is_authority("10.0.0.7:8080"));
-        assert!(!is_authority("evil.com/path"));
-        assert!(!is_authority("a b"));
-        assert!(!is_authority(""));
+        assert_eq!(
+            authority_of("https://files.example.com"),
+            "files.example.com"
+        );
+        assert_eq!(with_port("http://[::1]:8080", 9000), "http://[::1]:9000");
+        assert_eq!(with_port("https://cubeblob", 9000), "https://cubeblob:9000");
+    }
+
+    #[test]
+    fn public_urls_are_a_scheme_a_host_and_a_port() {
+        assert_eq!(
+            public_base("http://files.example.com:8080/").unwrap(),
+            "http://files.example.com:8080"
+        );
+        assert_eq!(
+            public_base("https://files.example.com:443").unwrap(),
+            "https://files.example.com"
+        );
+        assert_eq!(public_base("http://[::1]:80").unwrap(), "http://[::1]");
+        for bad in [
+            "files.example.com",
+            "ftp://files.example.com",
+            "http://files.example.com/prefix",
+            "http://u:p@files.example.com",
+            "http://files.example.com/?a=1",
+        ] {
+            assert!(public_base(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

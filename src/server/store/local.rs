@@ -1,21 +1,18 @@
 //! The built-in store: objects are files under the data folder, landed by our own S3
 //! endpoint (`s3.rs`), which records their size and MD5 as they arrive.
 
-use axum::http::HeaderMap;
-
 use super::not_uploaded;
 use crate::server::db::{self, BlobRow};
 use crate::server::errors::ApiError;
 use crate::server::sigv4;
 use crate::server::state::{now, AppState, DOWNLOAD_URL_SECS};
 
-/// Presigned for the host the client reached us by, so the URL works from there.
-pub fn download_url(state: &AppState, headers: &HeaderMap, blob: &BlobRow) -> String {
-    let host = state.s3_host_for(headers);
+/// Presigned for our public S3 address.
+pub fn download_url(state: &AppState, blob: &BlobRow) -> String {
     sigv4::presign_get(
         &state.keys,
-        &format!("http://{host}"),
-        &host,
+        &state.s3_base,
+        state.s3_authority(),
         &state.object_path(&blob.uid),
         now(),
         DOWNLOAD_URL_SECS,

@@ -7,7 +7,6 @@ mod external;
 mod local;
 mod tamper;
 
-use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 
 use super::db::BlobRow;
@@ -39,7 +38,7 @@ pub struct Upload<'a> {
 
 /// The `params` of a create answer: the upload URL with the signed form fields as its
 /// query, for the store this server uses (spoiled, when `--s3-tamper` asks for it).
-pub fn upload_params(state: &AppState, headers: &HeaderMap, upload: &Upload<'_>) -> String {
+pub fn upload_params(state: &AppState, upload: &Upload<'_>) -> String {
     let expires = match state.tamper {
         Some(tamper) => tamper.expiry(upload.now, upload.expires),
         None => upload.expires,
@@ -49,7 +48,7 @@ pub fn upload_params(state: &AppState, headers: &HeaderMap, upload: &Upload<'_>)
             &state.keys,
             super::state::BUCKET,
             sigv4::REGION,
-            state.upload_url(headers),
+            state.upload_url(),
         ),
         Store::External(store) => (
             store.keys(),
@@ -81,9 +80,9 @@ pub fn upload_params(state: &AppState, headers: &HeaderMap, upload: &Upload<'_>)
 }
 
 /// A presigned GET of a blob's object, valid for `DOWNLOAD_URL_SECS`.
-pub fn download_url(state: &AppState, headers: &HeaderMap, blob: &BlobRow) -> String {
+pub fn download_url(state: &AppState, blob: &BlobRow) -> String {
     match &state.store {
-        Store::Local => local::download_url(state, headers, blob),
+        Store::Local => local::download_url(state, blob),
         Store::External(store) => store.download_url(&blob.uid),
     }
 }
