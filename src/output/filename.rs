@@ -62,7 +62,7 @@ fn sanitize_fallback(fallback: &str) -> String {
 fn is_unsafe(c: char) -> bool {
     matches!(c, '/' | '\\' | '<' | '>' | ':' | '"' | '|' | '?' | '*')
         || c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+        || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// At most `max` bytes, cut on a character boundary, keeping a short extension.
@@ -201,6 +201,9 @@ mod tests {
         assert_eq!(sanitize("\x1b[31mred", "b"), "_[31mred");
         assert_eq!(sanitize("CON.txt", "b"), "_CON.txt");
         assert_eq!(sanitize("console.txt", "b"), "console.txt");
+        // The Arabic letter mark reorders text as the other bidi controls do (found by
+        // the `names` fuzz target).
+        assert_eq!(sanitize("a\u{061c}b.txt", "b"), "a_b.txt");
     }
 
     #[test]
