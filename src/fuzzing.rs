@@ -10,7 +10,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Request};
 use base64::Engine;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
-use crate::api::error::{error_messages, xml_element, StorageError};
+use crate::api::error::{
+    error_messages, xml_element, StorageError, MAX_MESSAGES, MAX_MESSAGE_CHARS,
+};
 use crate::api::models::{BlobEnvelope, BlobPage, SessionEnvelope};
 use crate::output::filename::{sanitize, UniqueNames, MAX_NAME_BYTES};
 use crate::output::sanitize::escape_for_terminal;
@@ -295,14 +297,19 @@ pub fn api_answer(data: &[u8]) {
     let body = String::from_utf8_lossy(data);
     let messages = error_messages(&body);
     assert_eq!(messages.is_empty(), body.trim().is_empty());
-    let shown: usize = messages.iter().map(String::len).sum();
-    // What the user is shown stays in proportion to what the server sent.
+    // What the user is shown stays small whatever the server sent.
     assert!(
-        shown <= 2 * body.len() + 1024,
-        "{} bytes of messages from a {}-byte body",
-        shown,
-        body.len()
+        messages.len() <= MAX_MESSAGES,
+        "{} messages",
+        messages.len()
     );
+    for message in &messages {
+        let chars = message.chars().count();
+        assert!(
+            chars <= MAX_MESSAGE_CHARS + 1,
+            "a message of {chars} characters"
+        );
+    }
     let _ = serde_json::from_slice::<BlobEnvelope>(data);
     let _ = serde_json::from_slice::<BlobPage>(data);
     let _ = serde_json::from_slice::<SessionEnvelope>(data);
