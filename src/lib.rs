@@ -7,6 +7,9 @@ pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod exit;
+/// Entry points for the fuzz targets in `fuzz/` and the corpus test: not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod manifest;
 pub mod output;
 pub mod plan;

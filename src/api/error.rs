@@ -223,38 +223,58 @@ impl ApiError {
     }
 }
 
+/// The most messages taken from one `errors` body, and the most characters of each
+/// (then `…`): a field name is repeated in each of its messages, so without a bound a
+/// hostile body of a few MB would be shown as gigabytes.
+pub(crate) const MAX_MESSAGES: usize = 20;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 300;
+
 /// The messages of an `errors` body in either shape, else the raw text.
 pub(crate) fn error_messages(body: &str) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) {
         match map.get("errors") {
-            Some(serde_json::Value::Array(items)) => {
-                out.extend(items.iter().map(value_text));
-            }
             Some(serde_json::Value::Object(fields)) => {
-                for (field, value) in fields {
-                    let texts: Vec<String> = match value {
-                        serde_json::Value::Array(items) => items.iter().map(value_text).collect(),
-                        other => vec![value_text(other)],
-                    };
-                    for text in texts {
-                        if field == "base" {
-                            out.push(text);
-                        } else {
-                            out.push(format!("{field} {text}"));
+                'fields: for (field, value) in fields {
+                    for item in one(value) {
+                        if out.len() == MAX_MESSAGES {
+                            break 'fields;
                         }
+                        let text = clip(&value_text(item));
+                        out.push(if field == "base" {
+                            text
+                        } else {
+                            clip(&format!("{} {text}", clip(field)))
+                        });
                     }
                 }
             }
-            Some(other) => out.push(value_text(other)),
+            Some(other) => out.extend(one(other).into_iter().map(|v| clip(&value_text(v)))),
             None => {}
         }
     }
     if out.is_empty() {
-        let text: String = body.trim().chars().take(300).collect();
+        let text = clip(body.trim());
         if !text.is_empty() {
             out.push(text);
         }
+    }
+    out
+}
+
+/// The first values of an array, or a lone value.
+fn one(values: &serde_json::Value) -> Vec<&serde_json::Value> {
+    match values {
+        serde_json::Value::Array(items) => items.iter().take(MAX_MESSAGES).collect(),
+        other => vec![other],
+    }
+}
+
+fn clip(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars.by_ref().take(MAX_MESSAGE_CHARS).collect();
+    if chars.next().is_some() {
+        out.push('…');
     }
     out
 }
@@ -289,6 +309,26 @@ mod tests {
             ["Internal Server Error"]
         );
         assert!(error_messages("").is_empty());
+    }
+
+    #[test]
+    fn a_hostile_errors_body_gives_a_bounded_answer() {
+        // One long field name with many messages: each message would repeat the name.
+        let body = format!(
+            r#"{{"errors":{{"{}":[{}1]}}}}"#,
+            "k".repeat(100_000),
+            "1,".repeat(100_000)
+        );
+        let messages = error_messages(&body);
+        assert_eq!(messages.len(), MAX_MESSAGES);
+        for message in &messages {
+            assert_eq!(message.chars().count(), MAX_MESSAGE_CHARS + 1);
+            assert!(message.ends_with('…'));
+        }
+        let list = format!(r#"{{"errors":[{}1]}}"#, r#""m","#.repeat(1000));
+        assert_eq!(error_messages(&list).len(), MAX_MESSAGES);
+        let raw = "x".repeat(1000);
+        assert_eq!(error_messages(&raw), [format!("{}…", "x".repeat(300))]);
     }
 
     #[test]

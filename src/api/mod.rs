@@ -2,9 +2,9 @@
 //! responses are checked and `ApiError`s are made. It knows nothing of the local server.
 
 mod client;
-mod error;
+pub(crate) mod error;
 pub mod listing;
-mod models;
+pub(crate) mod models;
 pub mod retry;
 
 pub use client::{Client, ClientConfig, LoginName, SessionCredentials};

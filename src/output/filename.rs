@@ -8,6 +8,9 @@ use std::collections::HashSet;
 /// room for ` (12)` and `.part`.
 pub const MAX_NAME_BYTES: usize = 200;
 
+/// The longest tail after the last dot that is kept as an extension when a name is cut.
+const MAX_EXTENSION_BYTES: usize = 16;
+
 /// Names Windows reserves for devices, with any extension.
 const WINDOWS_DEVICES: &[&str] = &[
     "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
@@ -59,7 +62,7 @@ fn sanitize_fallback(fallback: &str) -> String {
 fn is_unsafe(c: char) -> bool {
     matches!(c, '/' | '\\' | '<' | '>' | ':' | '"' | '|' | '?' | '*')
         || c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+        || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// At most `max` bytes, cut on a character boundary, keeping a short extension.
@@ -68,7 +71,12 @@ fn truncate_keeping_extension(name: &str, max: usize) -> String {
         return name.to_string();
     }
     let (stem, ext) = match name.rfind('.') {
-        Some(dot) if dot > 0 && name.len() - dot <= 16 => name.split_at(dot),
+        // An extension only while it leaves room for some of the stem.
+        Some(dot)
+            if dot > 0 && name.len() - dot <= MAX_EXTENSION_BYTES.min(max.saturating_sub(1)) =>
+        {
+            name.split_at(dot)
+        }
         _ => (name, ""),
     };
     let mut keep = max - ext.len();
@@ -95,8 +103,9 @@ impl UniqueNames {
         if self.taken.insert(name.to_lowercase()) {
             return name.to_string();
         }
+        // A long "extension" is part of the stem, or the number would not fit.
         let (stem, ext) = match name.rfind('.') {
-            Some(dot) if dot > 0 => name.split_at(dot),
+            Some(dot) if dot > 0 && name.len() - dot <= MAX_EXTENSION_BYTES => name.split_at(dot),
             _ => (name, ""),
         };
         for n in 1.. {
@@ -192,6 +201,9 @@ mod tests {
         assert_eq!(sanitize("\x1b[31mred", "b"), "_[31mred");
         assert_eq!(sanitize("CON.txt", "b"), "_CON.txt");
         assert_eq!(sanitize("console.txt", "b"), "console.txt");
+        // The Arabic letter mark reorders text as the other bidi controls do (found by
+        // the `names` fuzz target).
+        assert_eq!(sanitize("a\u{061c}b.txt", "b"), "a_b.txt");
     }
 
     #[test]
@@ -215,5 +227,21 @@ mod tests {
         let long = "y".repeat(MAX_NAME_BYTES);
         names.claim(&long);
         assert!(names.claim(&long).len() <= MAX_NAME_BYTES);
+    }
+
+    #[test]
+    fn a_long_extension_leaves_room_for_the_number() {
+        // Found by the `names` fuzz target: the stem's own short extension outgrew the
+        // room left by a long one, and `max - ext.len()` underflowed (a panic in debug
+        // builds, a loop without end in release ones).
+        let name = format!("ab.{}.{}", "c".repeat(11), "e".repeat(185));
+        assert_eq!(sanitize(&name, "b"), name);
+        let mut names = UniqueNames::new();
+        assert_eq!(names.claim(&name), name);
+        for _ in 0..3 {
+            let next = names.claim(&name);
+            assert!(next.len() <= MAX_NAME_BYTES, "{} bytes", next.len());
+            assert!(next.contains(" ("), "{next}");
+        }
     }
 }

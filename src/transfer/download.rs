@@ -358,7 +358,7 @@ async fn receive(
 }
 
 /// `bytes 100-199/200` → 100.
-fn range_start(content_range: &str) -> Option<u64> {
+pub(crate) fn range_start(content_range: &str) -> Option<u64> {
     let rest = content_range.trim().strip_prefix("bytes")?.trim_start();
     rest.split('-').next()?.trim().parse().ok()
 }

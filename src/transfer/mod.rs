@@ -12,7 +12,7 @@ mod replace;
 mod sink;
 pub mod source;
 mod staging;
-mod storage;
+pub(crate) mod storage;
 pub mod upload;
 
 pub use download::{download, DownloadOptions, Downloaded, Target};

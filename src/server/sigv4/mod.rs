@@ -56,7 +56,7 @@ pub(super) fn short_date(t: DateTime<Utc>) -> String {
     t.format("%Y%m%d").to_string()
 }
 
-pub(super) fn sign(keys: &S3Keys, date: &str, region: &str, message: &str) -> String {
+pub(crate) fn sign(keys: &S3Keys, date: &str, region: &str, message: &str) -> String {
     let key = sigv4_signing_key(&keys.secret, date, region, "s3");
     hex::encode(hmac_sha256(&key, message.as_bytes()))
 }
