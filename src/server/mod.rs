@@ -305,7 +305,8 @@ fn spawn_serve(
     app: axum::Router,
     stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(listen::serve(listener, app, limits, stopped))
+    // Every answer of either app, the fault plan's included, passes the CORS layer.
+    tokio::spawn(listen::serve(listener, routes::cors(app), limits, stopped))
 }
 
 /// The URL clients should use for a bound address: a wildcard address is reached

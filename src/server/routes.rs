@@ -4,12 +4,13 @@
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::uri::PathAndQuery;
-use axum::http::{header, HeaderValue, Uri};
+use axum::http::{header, HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::{from_fn, from_fn_with_state, map_request, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::json;
+use tower_http::cors::{Any, CorsLayer};
 
 use super::errors::{ApiError, JSON_TYPE};
 use super::state::{SharedState, BUCKET};
@@ -46,6 +47,34 @@ pub fn api_app(state: SharedState, with_s3: bool) -> Router {
         .fallback_service(routes.with_state(state))
         .layer(from_fn(json_errors))
         .layer(map_request(strip_json_suffix))
+}
+
+/// `app` as browsers may use it from any page, as they may the real service: a
+/// preflight `OPTIONS` answered for every route with the methods and headers the JS
+/// SDK sends, and `Access-Control-Allow-Origin: *` with the exposed headers on every
+/// other answer, errors included (captured responses carry them on 403s too).
+pub fn cors(app: Router) -> Router {
+    let layer = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+        ])
+        // `Range` too: a page resuming a download from the S3 endpoint sends one.
+        .allow_headers([
+            HeaderName::from_static("cb-token"),
+            HeaderName::from_static("cb-sdk"),
+            header::CONTENT_TYPE,
+            header::RANGE,
+        ])
+        .expose_headers([
+            HeaderName::from_static("cb-token-expirationdate"),
+            header::DATE,
+        ]);
+    app.layer(layer)
 }
 
 /// The app for a separate S3 listener.
