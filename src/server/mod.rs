@@ -11,6 +11,7 @@ mod db;
 mod errors;
 mod faults;
 mod listen;
+mod login;
 mod password;
 mod range;
 mod routes;

@@ -14,7 +14,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 use super::errors::{ApiError, JSON_TYPE};
 use super::state::{SharedState, BUCKET};
-use super::{auth, blobs, body, s3};
+use super::{auth, blobs, body, login, s3};
 
 /// The app for the API listener; with `with_s3`, it serves the S3 endpoint as well.
 pub fn api_app(state: SharedState, with_s3: bool) -> Router {
@@ -23,6 +23,7 @@ pub fn api_app(state: SharedState, with_s3: bool) -> Router {
             "/session",
             post(auth::create).get(auth::show).delete(auth::destroy),
         )
+        .route("/login", post(login::login).delete(login::logout))
         .route("/blobs", get(blobs::list).post(blobs::create))
         .route(
             "/blobs/{id}",
@@ -101,18 +102,27 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
+/// Marks a request whose path had the `.json` suffix: `GET /blobs/{uid}.json` answers
+/// the record as JSON where `GET /blobs/{uid}` redirects to the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonSuffix;
+
 /// `/blobs/7/complete.json` → `/blobs/7/complete`: the JS and Android SDKs add the
 /// suffix, Flutter and the docs do not.
 async fn strip_json_suffix(mut req: Request) -> Request {
     if let Some(uri) = without_json_suffix(req.uri()) {
         *req.uri_mut() = uri;
+        req.extensions_mut().insert(JsonSuffix);
     }
     req
 }
 
 fn without_json_suffix(uri: &Uri) -> Option<Uri> {
     let stripped = uri.path().strip_suffix(".json")?;
-    let is_api = stripped == "/session" || stripped == "/blobs" || stripped.starts_with("/blobs/");
+    let is_api = stripped == "/session"
+        || stripped == "/login"
+        || stripped == "/blobs"
+        || stripped.starts_with("/blobs/");
     if !is_api {
         return None;
     }
