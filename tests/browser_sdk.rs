@@ -1,11 +1,11 @@
 //! The vendor's JS SDK (`connectycube` 6.1.2, its browser bundle) in headless
 //! Chromium, from a page on another origin than `cubeblob serve`: session, upload of
 //! a `File` made in the page, info, list, a download URL and a `fetch` of it, the
-//! private URL in an `<img>`, and delete (tests/browser/index.html, driven by
-//! tests/browser/run.mjs with Playwright). Then the bytes on the server are checked.
+//! private URL in an `<img>`, and delete (tests/js/index.html, driven by
+//! tests/js/browser.mjs with Playwright). Then the bytes on the server are checked.
 //!
 //! Needs Debian's Chromium (`/usr/bin/chromium`, or `CUBEBLOB_CHROMIUM`), Node.js and
-//! `npm ci` in tests/browser; `.ci/run` installs them. Without them the test is
+//! `npm ci` in tests/js; `.ci/run` installs them. Without them the test is
 //! skipped with a message, unless `CUBEBLOB_REQUIRE_BROWSER=1` makes that a failure.
 
 mod common;
@@ -32,7 +32,7 @@ const STEPS: [&str; 8] = [
 ];
 
 fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js")
 }
 
 /// What is missing to run the browser test, if anything.
@@ -50,7 +50,7 @@ fn missing() -> Option<String> {
     for package in ["connectycube", "playwright-core"] {
         if !browser_dir().join("node_modules").join(package).is_dir() {
             return Some(format!(
-                "no `{package}` in tests/browser/node_modules (run `npm ci` there)"
+                "no `{package}` in tests/js/node_modules (run `npm ci` there)"
             ));
         }
     }
@@ -69,7 +69,7 @@ async fn the_vendor_sdk_works_in_a_browser_from_another_origin() {
     let url = server.url.clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .arg("run.mjs")
+            .arg("browser.mjs")
             .current_dir(browser_dir())
             .env("CB_API", &url)
             .env("CB_LOGIN", ALICE.0)
@@ -81,7 +81,7 @@ async fn the_vendor_sdk_works_in_a_browser_from_another_origin() {
     .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "run.mjs failed:\n{stderr}");
+    assert!(output.status.success(), "browser.mjs failed:\n{stderr}");
     let result: Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|err| panic!("{err}: {stdout}\n{stderr}"));
 

@@ -2,7 +2,7 @@
 // index.html against a running `cubeblob serve`, and prints the page's result as one
 // JSON line on stdout. Run by tests/browser_sdk.rs:
 //
-//   CB_API=http://127.0.0.1:PORT CB_LOGIN=alice CB_PASSWORD=... node run.mjs
+//   CB_API=http://127.0.0.1:PORT CB_LOGIN=alice CB_PASSWORD=... node browser.mjs
 //
 // The page is served here, on a port of its own: another origin than the server's.
 import http from "node:http";
@@ -15,13 +15,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { CB_API: api, CB_LOGIN: login, CB_PASSWORD: password } = process.env;
 const executablePath = process.env.CUBEBLOB_CHROMIUM || "/usr/bin/chromium";
 if (!api || !login || !password) {
-  console.error("run.mjs: set CB_API, CB_LOGIN and CB_PASSWORD");
+  console.error("browser.mjs: set CB_API, CB_LOGIN and CB_PASSWORD");
   process.exit(2);
 }
 
 // Everything the run does is bounded: a hung page must not hang `cargo test`.
 const deadline = setTimeout(() => {
-  console.error("run.mjs: no result within 120 s");
+  console.error("browser.mjs: no result within 120 s");
   process.exit(1);
 }, 120_000);
 
@@ -76,7 +76,7 @@ try {
   result.page_origin = origin;
   process.stdout.write(JSON.stringify(result) + "\n");
 } catch (err) {
-  console.error(`run.mjs: ${err && err.stack ? err.stack : err}`);
+  console.error(`browser.mjs: ${err && err.stack ? err.stack : err}`);
   code = 1;
 } finally {
   await browser.close();
