@@ -343,9 +343,10 @@ async fn serve_object(
     };
     // As on S3, a `public-read` object needs no signature; a request that carries
     // one has it checked all the same.
-    let signed = uri
-        .query()
-        .is_some_and(|q| q.to_ascii_lowercase().contains("x-amz-signature="));
+    let signed = uri.query().is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-signature"))
+    });
     if signed {
         let verified = verify(method.as_str());
         // A URL presigned for GET may also answer HEAD: clients probe sizes that way.
@@ -359,9 +360,10 @@ async fn serve_object(
     let Path(key) = key.map_err(|_| S3Error::no_such_key())?;
     let blob = state.db.call(move |c| db::blob_by_uid(c, &key)).await?;
     if !signed && !blob.as_ref().is_some_and(|b| b.public) {
-        // What an unsigned request for a private (or no) object is told.
-        verify(method.as_str())?;
-        return Err(S3Error::access_denied("Access Denied".to_string()));
+        // Unsigned, and private or absent alike: the signature check's own refusal.
+        return Err(verify(method.as_str())
+            .err()
+            .unwrap_or_else(|| S3Error::access_denied("Access Denied")));
     }
     let blob = blob
         .filter(|b| b.object_size.is_some())
