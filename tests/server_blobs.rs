@@ -71,7 +71,7 @@ async fn a_blob_from_create_to_delete() {
     );
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).unwrap().1.clone();
     assert_eq!(field("key"), uid);
-    assert_eq!(field("acl"), "private");
+    assert_eq!(field("acl"), "authenticated-read");
     let policy: Value = serde_json::from_slice(
         &base64::engine::general_purpose::STANDARD
             .decode(field("policy"))

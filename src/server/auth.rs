@@ -3,7 +3,9 @@
 //! expiry and stamps `CB-Token-ExpirationDate` on the answer.
 //!
 //! Users have logins only; `user[email]` is looked up as a login too, so a user
-//! created as `--user alice@example.com:pw` can log in by email.
+//! created as `--user alice@example.com:pw` can log in by email. Guest sessions make a
+//! user of their own that lasts a day; logins through a provider (Facebook, Firebase)
+//! are refused, as the local server cannot check the provider's tokens.
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -22,6 +24,9 @@ use crate::crypto::{constant_time_eq, legacy_session_signature};
 
 const TOKEN_HEADER: &str = "cb-token";
 const EXPIRATION_HEADER: &str = "cb-token-expirationdate";
+
+/// How long a guest user lasts, as on the real service.
+const GUEST_LIFETIME_SECS: i64 = 24 * 3600;
 
 /// How far a legacy signature's timestamp may be from our clock.
 const TIMESTAMP_WINDOW_SECS: i64 = 3600;
@@ -135,8 +140,10 @@ pub async fn create(
         check_legacy_signature(&params, &state.auth_secret, now)?;
     }
 
+    refuse_providers(&params)?;
     let user = match params.get("user") {
         None | Some(Value::Null) => None,
+        Some(Value::Object(user)) if is_guest(user) => Some(make_guest(&state, user).await?),
         Some(Value::Object(user)) => Some(authenticate(&state, user).await?),
         Some(_) => return Err(ApiError::invalid("user", "is invalid")),
     };
@@ -152,7 +159,11 @@ pub async fn create(
         .flatten()
         .and_then(|n| i64::try_from(n).ok())
         .unwrap_or(now);
-    let expires_at_ms = now_ms().saturating_add(millis(state.token_ttl));
+    let mut expires_at_ms = now_ms().saturating_add(millis(state.token_ttl));
+    // A guest's session ends with the guest's day at the latest.
+    if let Some(end) = user.as_ref().and_then(|u| u.guest_expires_at) {
+        expires_at_ms = expires_at_ms.min(end.saturating_mul(1000));
+    }
     let user_id = user.as_ref().map(|u| u.id);
     let app_id = app_id as i64;
     let session = state
@@ -210,8 +221,72 @@ fn check_legacy_signature(
     Ok(())
 }
 
+/// A login through a provider (`provider` with `keys`, `firebase_phone`,
+/// `firebase_email`) needs that provider's check of its token, which a local server
+/// cannot make: refused, so that an app never believes such a login worked.
+pub(super) fn refuse_providers(params: &Map<String, Value>) -> Result<(), ApiError> {
+    let provider = params
+        .get("provider")
+        .and_then(scalar_text)
+        .filter(|p| !p.is_empty())
+        .or_else(|| {
+            ["firebase_phone", "firebase_email"]
+                .into_iter()
+                .find(|k| params.contains_key(*k))
+                .map(str::to_string)
+        });
+    match provider {
+        Some(provider) => Err(ApiError::invalid(
+            "provider",
+            format!(
+                "`{}` is not supported by the local server: it cannot check that provider's \
+                 tokens; log in with a login and password or as a guest",
+                provider.chars().take(40).collect::<String>()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `"user": {"guest": "1", "full_name": "..."}` (any true value of `guest`).
+fn is_guest(user: &Map<String, Value>) -> bool {
+    body::lenient_bool(user.get("guest")) == Ok(Some(true))
+}
+
+/// A new guest user, valid for a day, with the name it asked for.
+async fn make_guest(state: &SharedState, user: &Map<String, Value>) -> Result<UserRow, ApiError> {
+    let full_name = user
+        .get("full_name")
+        .and_then(scalar_text)
+        .filter(|n| !n.trim().is_empty());
+    if full_name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(ApiError::invalid(
+            "full_name",
+            "is too long (maximum is 200 characters)",
+        ));
+    }
+    let login = format!("guest-{}", hex::encode(rand::random::<[u8; 8]>()));
+    let now = chrono::Utc::now().timestamp();
+    let row = state
+        .db
+        .call(move |c| {
+            db::insert_guest(
+                c,
+                &login,
+                full_name.as_deref(),
+                now,
+                now + GUEST_LIFETIME_SECS,
+            )
+        })
+        .await?;
+    Ok(row)
+}
+
 /// Checks `user[login]` (or `user[email]`) and `user[password]`.
-async fn authenticate(state: &SharedState, user: &Map<String, Value>) -> Result<UserRow, ApiError> {
+pub(super) async fn authenticate(
+    state: &SharedState,
+    user: &Map<String, Value>,
+) -> Result<UserRow, ApiError> {
     let login = ["login", "email"]
         .iter()
         .find_map(|k| user.get(*k).and_then(scalar_text))
@@ -272,7 +347,8 @@ pub async fn destroy(
 fn session_json(session: &SessionRow, user: Option<&UserRow>) -> Value {
     let mut value = json!({
         "id": session.id,
-        "user_id": session.user_id.unwrap_or(0),
+        // An application session's is null, as in captured answers.
+        "user_id": session.user_id,
         "application_id": session.application_id,
         "token": session.token,
         "nonce": session.nonce,
@@ -286,12 +362,13 @@ fn session_json(session: &SessionRow, user: Option<&UserRow>) -> Value {
     value
 }
 
-fn user_json(user: &UserRow) -> Value {
+pub(super) fn user_json(user: &UserRow) -> Value {
     json!({
         "id": user.id,
         "login": user.login,
         "email": user.login.contains('@').then_some(&user.login),
-        "full_name": null,
+        "full_name": user.full_name,
+        "is_guest": user.guest_expires_at.is_some(),
         "created_at": iso(user.created_at),
         "updated_at": iso(user.updated_at),
     })

@@ -19,6 +19,7 @@ use super::blob_input::{
 use super::body::{self, lenient_bool, lenient_u64};
 use super::db::{self, BlobRow, NewBlob};
 use super::errors::{json_response, ApiError};
+use super::routes::JsonSuffix;
 use super::state::{iso, now, AppState, SharedState, DOWNLOAD_URL_SECS};
 use super::store::{self, Upload};
 
@@ -68,10 +69,16 @@ fn may_download(caller: &Caller, blob: &BlobRow) -> Result<(), ApiError> {
     }
 }
 
-fn blob_json(blob: &BlobRow) -> Value {
+/// The account every blob of the local server belongs to: it has one.
+const ACCOUNT_ID: u64 = 1;
+
+fn blob_json(state: &AppState, blob: &BlobRow) -> Value {
     json!({
         "id": blob.id,
         "uid": blob.uid,
+        // Real records carry both; the local server has one account and one app.
+        "account_id": ACCOUNT_ID,
+        "app_id": state.app_id,
         "content_type": blob.content_type,
         "name": blob.name,
         "size": blob.size,
@@ -147,7 +154,7 @@ fn with_write_form(
             expires,
         },
     );
-    let mut value = blob_json(blob);
+    let mut value = blob_json(state, blob);
     value["blob_object_access"] = json!({
         "id": blob.id,
         "blob_id": blob.id,
@@ -183,10 +190,13 @@ pub async fn complete(
     Ok(empty_ok())
 }
 
-/// `GET /blobs/{x}`: the record for an id, a download for a uid.
+/// `GET /blobs/{x}`: the record for an id, a download for a uid; with the `.json`
+/// suffix, the record for a uid too (the JS SDK's `getInfo(uid)` and `getFile(uid)`
+/// parse it as JSON).
 pub async fn show(
     state: State<SharedState>,
     caller: Extension<Caller>,
+    json_suffix: Option<Extension<JsonSuffix>>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     match parse_ref(&segment(path)?) {
@@ -196,9 +206,10 @@ pub async fn show(
             may_read(&caller, &blob)?;
             Ok(json_response(
                 StatusCode::OK,
-                &json!({"blob": blob_json(&blob)}),
+                &json!({"blob": blob_json(&state, &blob)}),
             ))
         }
+        Some(uid) if json_suffix.is_some() => info_by_uid(&state, &caller, uid).await,
         Some(uid) => redirect_to_object(&state, &caller, uid).await,
         None => Err(ApiError::NotFound),
     }
@@ -212,6 +223,24 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let blob = parse_ref(&segment(path)?).ok_or(ApiError::NotFound)?;
     redirect_to_object(&state, &caller, blob).await
+}
+
+/// `GET /blobs/{uid}.json`: 200 with the record, readable by whoever may download
+/// it, and, once complete, a `Location` of the bytes (Android's client follows it).
+async fn info_by_uid(
+    state: &AppState,
+    caller: &Caller,
+    blob: BlobRef,
+) -> Result<Response, ApiError> {
+    let blob = find(state, blob).await?;
+    may_download(caller, &blob)?;
+    let mut response = json_response(StatusCode::OK, &json!({"blob": blob_json(state, &blob)}));
+    if blob.is_complete() {
+        let url = store::download_url(state, &blob);
+        let location = HeaderValue::from_str(&url).map_err(|err| ApiError::Internal(err.into()))?;
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
 }
 
 async fn redirect_to_object(
@@ -244,7 +273,7 @@ pub async fn object(
     may_read(&caller, &blob)?;
     let wants_url = query_param(query.as_deref(), "download_url")
         .is_some_and(|v| lenient_bool(Some(&Value::String(v))) == Ok(Some(true)));
-    let mut value = blob_json(&blob);
+    let mut value = blob_json(&state, &blob);
     if wants_url && blob.is_complete() {
         let url = store::download_url(&state, &blob);
         let expires = now() + chrono::Duration::seconds(DOWNLOAD_URL_SECS as i64);
@@ -289,7 +318,7 @@ pub async fn list(
     };
     let items: Vec<Value> = blobs
         .iter()
-        .map(|b| json!({"blob": blob_json(b)}))
+        .map(|b| json!({"blob": blob_json(&state, b)}))
         .collect();
     Ok(json_response(
         StatusCode::OK,
@@ -344,7 +373,7 @@ pub async fn update(
         .ok_or(ApiError::NotFound)?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({"blob": blob_json(&updated)}),
+        &json!({"blob": blob_json(&state, &updated)}),
     ))
 }
 

@@ -45,6 +45,31 @@ CREATE TABLE IF NOT EXISTS blobs (
 CREATE INDEX IF NOT EXISTS blobs_by_owner ON blobs (owner_id, id);
 ";
 
+/// Columns added since the first schema, so that a data folder made by an older
+/// version gets them on open: (table, column, type).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("users", "full_name", "TEXT"),
+    // Set for guest users (Unix seconds): their sessions end then.
+    ("users", "guest_expires_at", "INTEGER"),
+    // The Content-Type the object was stored with, which downloads keep (as S3 does)
+    // when the record's is edited later.
+    ("blobs", "object_content_type", "TEXT"),
+];
+
+fn add_missing_columns(conn: &Connection) -> Result<()> {
+    for (table, column, kind) in ADDED_COLUMNS {
+        let exists = conn
+            .prepare(&format!(
+                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+            ))?
+            .exists([column])?;
+        if !exists {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// The database handle shared by all requests.
 #[derive(Clone)]
 pub struct Db {
@@ -60,6 +85,8 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| add_missing_columns(&conn))
             .with_context(|| format!("cannot set up the database `{}`", path.display()))?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
@@ -98,6 +125,8 @@ pub struct UserRow {
     pub id: i64,
     pub login: String,
     pub password_hash: String,
+    pub full_name: Option<String>,
+    pub guest_expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -107,6 +136,8 @@ fn user_from(row: &Row<'_>) -> rusqlite::Result<UserRow> {
         id: row.get("id")?,
         login: row.get("login")?,
         password_hash: row.get("password_hash")?,
+        full_name: row.get("full_name")?,
+        guest_expires_at: row.get("guest_expires_at")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
     })
@@ -132,6 +163,22 @@ pub fn upsert_user(conn: &Connection, login: &str, password_hash: &str, now: i64
         params![login, password_hash, now],
     )?;
     Ok(())
+}
+
+/// Makes a guest user, who has no password and whose sessions end at `expires_at`.
+pub fn insert_guest(
+    conn: &Connection,
+    login: &str,
+    full_name: Option<&str>,
+    now: i64,
+    expires_at: i64,
+) -> Result<UserRow> {
+    conn.execute(
+        "INSERT INTO users (login, password_hash, full_name, guest_expires_at, created_at, updated_at)
+         VALUES (?1, '', ?2, ?3, ?4, ?4)",
+        params![login, full_name, expires_at, now],
+    )?;
+    user_by_id(conn, conn.last_insert_rowid())?.context("the new guest user vanished")
 }
 
 #[derive(Clone)]
@@ -223,6 +270,24 @@ pub fn touch_session(
         }
         return Ok(None);
     }
+    // A guest's sessions end with the guest.
+    let guest_end_ms: Option<i64> = match session.user_id {
+        Some(user) => conn
+            .query_row(
+                "SELECT guest_expires_at FROM users WHERE id = ?1",
+                [user],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .optional()?
+            .flatten()
+            .map(|secs| secs.saturating_mul(1000)),
+        None => None,
+    };
+    if guest_end_ms.is_some_and(|end| end <= now_ms) {
+        conn.execute("DELETE FROM sessions WHERE id = ?1", [session.id])?;
+        return Ok(None);
+    }
+    let new_expiry_ms = guest_end_ms.map_or(new_expiry_ms, |end| end.min(new_expiry_ms));
     let slid = conn.execute(
         "UPDATE sessions SET expires_at_ms = ?1, updated_at = ?2 WHERE id = ?3",
         params![new_expiry_ms, now_ms / 1000, session.id],
@@ -235,6 +300,21 @@ pub fn touch_session(
         Err(err) => eprintln!("cubeblob serve: cannot extend a session's expiry: {err}"),
     }
     Ok(Some(session))
+}
+
+/// `POST /login` and `DELETE /login`: the session now acts for `user_id` (none: the
+/// application's). The token stays the same.
+pub fn set_session_user(
+    conn: &Connection,
+    session_id: i64,
+    user_id: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE sessions SET user_id = ?2, updated_at = ?3 WHERE id = ?1",
+        params![session_id, user_id, now],
+    )?;
+    Ok(())
 }
 
 pub fn delete_session(conn: &Connection, token: &str) -> Result<()> {
@@ -258,6 +338,7 @@ pub struct BlobRow {
     pub size: Option<i64>,
     pub object_size: Option<i64>,
     pub object_md5: Option<String>,
+    pub object_content_type: Option<String>,
     pub completed_at: Option<i64>,
     pub form_expires_at: i64,
     pub created_at: i64,
@@ -281,6 +362,7 @@ fn blob_from(row: &Row<'_>) -> rusqlite::Result<BlobRow> {
         size: row.get("size")?,
         object_size: row.get("object_size")?,
         object_md5: row.get("object_md5")?,
+        object_content_type: row.get("object_content_type")?,
         completed_at: row.get("completed_at")?,
         form_expires_at: row.get("form_expires_at")?,
         created_at: row.get("created_at")?,
@@ -374,7 +456,7 @@ pub fn renew_blob(conn: &Connection, id: i64, r: &Renewal<'_>) -> Result<()> {
     conn.execute(
         "UPDATE blobs SET uid = ?2, name = COALESCE(?3, name),
          content_type = COALESCE(?4, content_type), object_size = NULL, object_md5 = NULL,
-         completed_at = NULL, form_expires_at = ?5, updated_at = ?6 WHERE id = ?1",
+         object_content_type = NULL, completed_at = NULL, form_expires_at = ?5, updated_at = ?6 WHERE id = ?1",
         params![id, r.uid, r.name, r.content_type, r.form_expires_at, r.now],
     )?;
     Ok(())
@@ -391,13 +473,27 @@ pub fn complete_blob(conn: &Connection, id: i64, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// A landed upload: its size, MD5 and the Content-Type it was sent with.
+pub struct Landed<'a> {
+    pub size: u64,
+    pub md5: &'a str,
+    pub content_type: Option<&'a str>,
+}
+
 /// Records a landed upload; false when the blob record is gone. A completed blob
 /// that is uploaded again takes the new size.
-pub fn record_object(conn: &Connection, uid: &str, size: u64, md5: &str, now: i64) -> Result<bool> {
+pub fn record_object(conn: &Connection, uid: &str, object: &Landed<'_>, now: i64) -> Result<bool> {
     let changed = conn.execute(
         "UPDATE blobs SET object_size = ?2, object_md5 = ?3, updated_at = ?4,
+         object_content_type = ?5,
          size = CASE WHEN completed_at IS NULL THEN size ELSE ?2 END WHERE uid = ?1",
-        params![uid, size as i64, md5, now],
+        params![
+            uid,
+            object.size as i64,
+            object.md5,
+            now,
+            object.content_type
+        ],
     )?;
     Ok(changed > 0)
 }
@@ -445,6 +541,26 @@ mod tests {
     }
 
     #[test]
+    fn an_older_database_gets_the_added_columns_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(SCHEMA)
+            .unwrap();
+        for _ in 0..2 {
+            let db = Db::open(&path).unwrap();
+            db.blocking(|c| {
+                let guest = insert_guest(c, "guest-1", Some("G"), 1, 2)?;
+                assert_eq!(guest.guest_expires_at, Some(2));
+                c.execute("DELETE FROM users", [])?;
+                Ok(())
+            })
+            .unwrap();
+        }
+    }
+
+    #[test]
     fn blobs_complete_with_the_real_size() {
         let (_dir, conn) = db();
         let new = NewBlob {
@@ -457,14 +573,19 @@ mod tests {
             now: 1,
         };
         let blob = insert_blob(&conn, &new).unwrap();
-        assert!(record_object(&conn, "ab00", 7, "md5", 2).unwrap());
+        let landed = |size, md5| Landed {
+            size,
+            md5,
+            content_type: Some("text/plain"),
+        };
+        assert!(record_object(&conn, "ab00", &landed(7, "md5"), 2).unwrap());
         assert_eq!(blob_by_id(&conn, blob.id).unwrap().unwrap().size, None);
         complete_blob(&conn, blob.id, 3).unwrap();
         let done = blob_by_uid(&conn, "ab00").unwrap().unwrap();
         assert_eq!((done.size, done.completed_at), (Some(7), Some(3)));
-        assert!(record_object(&conn, "ab00", 9, "md5b", 4).unwrap());
+        assert!(record_object(&conn, "ab00", &landed(9, "md5b"), 4).unwrap());
         assert_eq!(blob_by_id(&conn, blob.id).unwrap().unwrap().size, Some(9));
-        assert!(!record_object(&conn, "zz00", 1, "x", 4).unwrap());
+        assert!(!record_object(&conn, "zz00", &landed(1, "x"), 4).unwrap());
         let (page, total) = list_blobs(&conn, 1, 10, 0).unwrap();
         assert_eq!((page.len(), total), (1, 1));
         assert!(delete_blob(&conn, blob.id).unwrap());

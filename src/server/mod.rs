@@ -11,6 +11,7 @@ mod db;
 pub(crate) mod errors;
 mod faults;
 mod listen;
+mod login;
 mod password;
 pub(crate) mod range;
 mod routes;
@@ -305,7 +306,8 @@ fn spawn_serve(
     app: axum::Router,
     stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(listen::serve(listener, app, limits, stopped))
+    // Every answer of either app, the fault plan's included, passes the CORS layer.
+    tokio::spawn(listen::serve(listener, routes::cors(app), limits, stopped))
 }
 
 /// The URL clients should use for a bound address: a wildcard address is reached

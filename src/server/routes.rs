@@ -4,16 +4,17 @@
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::uri::PathAndQuery;
-use axum::http::{header, HeaderValue, Uri};
+use axum::http::{header, HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::{from_fn, from_fn_with_state, map_request, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::json;
+use tower_http::cors::{Any, CorsLayer};
 
 use super::errors::{ApiError, JSON_TYPE};
 use super::state::{SharedState, BUCKET};
-use super::{auth, blobs, body, s3};
+use super::{auth, blobs, body, login, s3};
 
 /// The app for the API listener; with `with_s3`, it serves the S3 endpoint as well.
 pub fn api_app(state: SharedState, with_s3: bool) -> Router {
@@ -22,6 +23,7 @@ pub fn api_app(state: SharedState, with_s3: bool) -> Router {
             "/session",
             post(auth::create).get(auth::show).delete(auth::destroy),
         )
+        .route("/login", post(login::login).delete(login::logout))
         .route("/blobs", get(blobs::list).post(blobs::create))
         .route(
             "/blobs/{id}",
@@ -48,6 +50,34 @@ pub fn api_app(state: SharedState, with_s3: bool) -> Router {
         .layer(map_request(strip_json_suffix))
 }
 
+/// `app` as browsers may use it from any page, as they may the real service: a
+/// preflight `OPTIONS` answered for every route with the methods and headers the JS
+/// SDK sends, and `Access-Control-Allow-Origin: *` with the exposed headers on every
+/// other answer, errors included (captured responses carry them on 403s too).
+pub fn cors(app: Router) -> Router {
+    let layer = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+        ])
+        // `Range` too: a page resuming a download from the S3 endpoint sends one.
+        .allow_headers([
+            HeaderName::from_static("cb-token"),
+            HeaderName::from_static("cb-sdk"),
+            header::CONTENT_TYPE,
+            header::RANGE,
+        ])
+        .expose_headers([
+            HeaderName::from_static("cb-token-expirationdate"),
+            header::DATE,
+        ]);
+    app.layer(layer)
+}
+
 /// The app for a separate S3 listener.
 pub fn s3_app(state: SharedState) -> Router {
     s3_routes().fallback(s3::no_such_bucket).with_state(state)
@@ -72,18 +102,27 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
+/// Marks a request whose path had the `.json` suffix: `GET /blobs/{uid}.json` answers
+/// the record as JSON where `GET /blobs/{uid}` redirects to the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonSuffix;
+
 /// `/blobs/7/complete.json` → `/blobs/7/complete`: the JS and Android SDKs add the
 /// suffix, Flutter and the docs do not.
 async fn strip_json_suffix(mut req: Request) -> Request {
     if let Some(uri) = without_json_suffix(req.uri()) {
         *req.uri_mut() = uri;
+        req.extensions_mut().insert(JsonSuffix);
     }
     req
 }
 
 fn without_json_suffix(uri: &Uri) -> Option<Uri> {
     let stripped = uri.path().strip_suffix(".json")?;
-    let is_api = stripped == "/session" || stripped == "/blobs" || stripped.starts_with("/blobs/");
+    let is_api = stripped == "/session"
+        || stripped == "/login"
+        || stripped == "/blobs"
+        || stripped.starts_with("/blobs/");
     if !is_api {
         return None;
     }

@@ -69,23 +69,18 @@ async fn receive(state: &AppState, multipart: &mut Multipart) -> Result<Response
             };
             let landed = receive_file(state, &mut field, min, max).await?;
             drop(field);
-            // The file must come last: the client's field order is part of what we test.
-            match multipart.next_field().await {
-                Ok(None) => {}
-                Ok(Some(after)) => {
-                    return Err(S3Error::invalid_argument(format!(
-                        "Fields after the file are not accepted: `{}` came after `file`. \
-                         Send the file as the last field of the form.",
-                        after.name().unwrap_or_default()
-                    )))
-                }
-                Err(_) => return Err(cut_off()),
-            }
+            skip_fields_after_the_file(multipart).await?;
             let location = format!("{}{}", state.s3_base, state.object_path(&blob.uid));
+            // The policy holds the Content-Type to the signed one: the object keeps it.
+            let content_type = fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.clone());
             return store(
                 state,
                 blob,
                 landed,
+                content_type.as_deref(),
                 &location,
                 form.success_action_status.as_deref(),
             )
@@ -129,6 +124,26 @@ impl PreData {
         self.bytes += value.len();
         self.fields.push((name, value));
         Ok(())
+    }
+}
+
+/// Amazon S3 ignores fields after the file (the QuickBlox JS SDK sends one), and so
+/// do we: they are read and dropped, within the bound of the fields before it. Only
+/// the fields before the file are checked against the policy, so a signed field sent
+/// late still fails that check.
+async fn skip_fields_after_the_file(multipart: &mut Multipart) -> Result<(), S3Error> {
+    let mut read = 0u64;
+    loop {
+        match multipart.next_field().await {
+            Ok(None) => return Ok(()),
+            Ok(Some(mut field)) => {
+                read += drain_field(&mut field, MAX_PRE_DATA as u64 + 1).await;
+                if read > MAX_PRE_DATA as u64 {
+                    return Err(pre_data_too_large());
+                }
+            }
+            Err(_) => return Err(cut_off()),
+        }
     }
 }
 
@@ -265,6 +280,7 @@ async fn store(
     state: &AppState,
     blob: BlobRow,
     landed: Landed,
+    content_type: Option<&str>,
     location: &str,
     success_status: Option<&str>,
 ) -> Result<Response, S3Error> {
@@ -275,6 +291,7 @@ async fn store(
     let Landed { temp, size, md5 } = landed;
     let uid = blob.uid.clone();
     let etag = md5.clone();
+    let content_type = content_type.map(str::to_string);
     let at = now().timestamp();
     let stored = state
         .db
@@ -283,7 +300,12 @@ async fn store(
                 return Ok(false); // deleted meanwhile; `temp` goes with the closure
             }
             temp.persist(&target)?;
-            db::record_object(c, &uid, size, &md5, at)
+            let object = db::Landed {
+                size,
+                md5: &md5,
+                content_type: content_type.as_deref(),
+            };
+            db::record_object(c, &uid, &object, at)
         })
         .await?;
     if !stored {
@@ -349,19 +371,31 @@ async fn serve_object(
             now(),
         )
     };
-    let verified = verify(method.as_str());
-    // A URL presigned for GET may also answer HEAD: clients probe sizes that way.
-    if verified.is_err() && method == Method::HEAD {
-        verify("GET")?;
-    } else {
-        verified?;
+    // As on S3, a `public-read` object needs no signature; a request that carries
+    // one has it checked all the same.
+    let signed = uri.query().is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-signature"))
+    });
+    if signed {
+        let verified = verify(method.as_str());
+        // A URL presigned for GET may also answer HEAD: clients probe sizes that way.
+        if verified.is_err() && method == Method::HEAD {
+            verify("GET")?;
+        } else {
+            verified?;
+        }
     }
 
     let Path(key) = key.map_err(|_| S3Error::no_such_key())?;
-    let blob = state
-        .db
-        .call(move |c| db::blob_by_uid(c, &key))
-        .await?
+    let blob = state.db.call(move |c| db::blob_by_uid(c, &key)).await?;
+    if !signed && !blob.as_ref().is_some_and(|b| b.public) {
+        // Unsigned, and private or absent alike: the signature check's own refusal.
+        return Err(verify(method.as_str())
+            .err()
+            .unwrap_or_else(|| S3Error::access_denied("Access Denied")));
+    }
+    let blob = blob
         .filter(|b| b.object_size.is_some())
         .ok_or_else(S3Error::no_such_key)?;
     let path = state
@@ -411,7 +445,13 @@ async fn serve_object(
     let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), 64 * 1024));
     let mut response = (status, body).into_response();
     let out = response.headers_mut();
-    let content_type = HeaderValue::from_str(&blob.content_type)
+    // The type the object was stored with, as S3 keeps it; a record edited since
+    // does not change it. Objects stored before it was recorded: the record's.
+    let stored_type = blob
+        .object_content_type
+        .as_deref()
+        .unwrap_or(&blob.content_type);
+    let content_type = HeaderValue::from_str(stored_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     out.insert(header::CONTENT_TYPE, content_type);
     out.insert(header::CONTENT_LENGTH, HeaderValue::from(count));

@@ -20,7 +20,7 @@ use crate::server::state::BUCKET;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Route {
-    /// `/session`, any method.
+    /// `/session` and `/login`, any method.
     Session,
     /// `POST /blobs`
     Create,
@@ -54,14 +54,16 @@ impl Route {
         if path.starts_with(&format!("{bucket}/")) {
             return matches!(*method, Method::GET | Method::HEAD).then_some(Route::S3Get);
         }
+        // `GET /blobs/{uid}.json` is the record, `GET /blobs/{uid}` the bytes.
+        let suffixed = path.ends_with(".json");
         let path = path.strip_suffix(".json").unwrap_or(path);
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let route = match (method.as_str(), segments.as_slice()) {
-            (_, ["session"]) => Route::Session,
+            (_, ["session" | "login"]) => Route::Session,
             ("POST", ["blobs"]) => Route::Create,
             ("GET", ["blobs"]) => Route::List,
             ("GET", ["blobs", x]) => match parse_ref(x) {
-                Some(BlobRef::Uid(_)) => Route::Download,
+                Some(BlobRef::Uid(_)) if !suffixed => Route::Download,
                 _ => Route::Info,
             },
             ("PUT", ["blobs", _]) => Route::Rename,
@@ -429,6 +431,9 @@ mod tests {
             (Method::POST, format!("/{BUCKET}"), Some(Route::S3Post)),
             (Method::GET, format!("/{BUCKET}/{uid}"), Some(Route::S3Get)),
             (Method::HEAD, format!("/{BUCKET}/{uid}"), Some(Route::S3Get)),
+            (Method::GET, format!("/blobs/{uid}.json"), Some(Route::Info)),
+            (Method::POST, "/login.json".into(), Some(Route::Session)),
+            (Method::DELETE, "/login".into(), Some(Route::Session)),
             (Method::GET, "/elsewhere".into(), None),
             (Method::DELETE, format!("/{BUCKET}/{uid}"), None),
         ];

@@ -237,7 +237,13 @@ pub async fn complete(
     let recorded = state
         .db
         .call(move |c| {
-            let recorded = db::record_object(c, &uid, object.size, &object.etag, at)?;
+            // The store keeps the object's Content-Type itself and serves it.
+            let landed = db::Landed {
+                size: object.size,
+                md5: &object.etag,
+                content_type: None,
+            };
+            let recorded = db::record_object(c, &uid, &landed, at)?;
             if recorded {
                 db::complete_blob(c, id, at)?;
             }

@@ -63,10 +63,11 @@ pub fn upload_params(state: &AppState, upload: &Upload<'_>) -> String {
             bucket,
             key: upload.key,
             content_type: upload.content_type,
+            // The real service's private forms carry `authenticated-read` (captured).
             acl: if upload.public {
                 "public-read"
             } else {
-                "private"
+                "authenticated-read"
             },
             region,
             now: upload.now,
