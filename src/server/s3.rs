@@ -72,7 +72,8 @@ async fn receive(state: &AppState, multipart: &mut Multipart) -> Result<Response
             skip_fields_after_the_file(multipart).await?;
             let location = format!("{}{}", state.s3_base, state.object_path(&blob.uid));
             // The policy holds the Content-Type to the signed one: the object keeps it.
-            let content_type = fields
+            let content_type = pre
+                .fields
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
                 .map(|(_, v)| v.clone());
