@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::builder::TypedValueParser;
+use clap::builder::{BoolishValueParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -45,15 +45,15 @@ pub struct GlobalArgs {
     pub profile: String,
 
     /// Run against an embedded local server (data under the user's data folder); no account needed
-    #[arg(long, global = true, env = "CUBEBLOB_LOCAL")]
+    #[arg(long, global = true, env = "CUBEBLOB_LOCAL", value_parser = EnvBool)]
     pub local: bool,
 
     /// Print one JSON object per result line (JSON Lines) on stdout
-    #[arg(long, global = true, env = "CUBEBLOB_JSON")]
+    #[arg(long, global = true, env = "CUBEBLOB_JSON", value_parser = EnvBool)]
     pub json: bool,
 
     /// Print nothing but results and errors
-    #[arg(short, long, global = true, env = "CUBEBLOB_QUIET")]
+    #[arg(short, long, global = true, env = "CUBEBLOB_QUIET", value_parser = EnvBool)]
     pub quiet: bool,
 
     /// How to show transfer progress on stderr
@@ -80,11 +80,11 @@ pub struct GlobalArgs {
     pub retries: u32,
 
     /// Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)
-    #[arg(long, global = true, env = "CUBEBLOB_ALLOW_INSECURE_HTTP")]
+    #[arg(long, global = true, env = "CUBEBLOB_ALLOW_INSECURE_HTTP", value_parser = EnvBool)]
     pub allow_insecure_http: bool,
 
     /// Log each request and its answer on stderr (tokens and passwords redacted)
-    #[arg(short, long, global = true, env = "CUBEBLOB_VERBOSE")]
+    #[arg(short, long, global = true, env = "CUBEBLOB_VERBOSE", value_parser = EnvBool)]
     pub verbose: bool,
 
     /// Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line
@@ -116,6 +116,28 @@ impl TypedValueParser for RefuseSecret {
         _value: &std::ffi::OsStr,
     ) -> Result<String, clap::Error> {
         Err(clap::Error::raw(ErrorKind::ValueValidation, format!("{}\n", self.0)).with_cmd(cmd))
+    }
+}
+
+/// The parser of an on/off option that has a variable: clap's boolish values
+/// (`1/0`, `true/false`, `yes/no`, `on/off`), as CI systems set them, and an empty
+/// variable as off, like every other `CUBEBLOB_*` variable set but empty.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvBool;
+
+impl TypedValueParser for EnvBool {
+    type Value = bool;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<bool, clap::Error> {
+        if value.is_empty() {
+            return Ok(false);
+        }
+        BoolishValueParser::new().parse_ref(cmd, arg, value)
     }
 }
 
