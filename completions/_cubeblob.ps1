@@ -316,7 +316,7 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             break
         }
         'cubeblob;serve' {
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on; port 0 picks a free one')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (a bare port means loopback); port 0 picks a free one')
             [CompletionResult]::new('--s3-listen', '--s3-listen', [CompletionResultType]::ParameterName, 'Serve the S3 endpoints on a second address (default: the same as --listen)')
             [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Folder for the database and file contents (default: under the user''s data folder)')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created. Other users of the machine can read this in the process list: prefer --users-file')

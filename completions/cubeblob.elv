@@ -300,7 +300,7 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'cubeblob;serve'= {
-            cand --listen 'Address to listen on; port 0 picks a free one'
+            cand --listen 'Address to listen on (a bare port means loopback); port 0 picks a free one'
             cand --s3-listen 'Serve the S3 endpoints on a second address (default: the same as --listen)'
             cand --data 'Folder for the database and file contents (default: under the user''s data folder)'
             cand --user 'A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created. Other users of the machine can read this in the process list: prefer --users-file'

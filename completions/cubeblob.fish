@@ -301,7 +301,7 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -s q -l q
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l listen -d 'Address to listen on; port 0 picks a free one' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l listen -d 'Address to listen on (a bare port means loopback); port 0 picks a free one' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-listen -d 'Serve the S3 endpoints on a second address (default: the same as --listen)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l data -d 'Folder for the database and file contents (default: under the user\'s data folder)' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l user -d 'A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created. Other users of the machine can read this in the process list: prefer --users-file' -r

@@ -479,12 +479,13 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free one
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    /// Address to listen on (a bare port means loopback); port 0 picks a free one
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR",
+          value_parser = parse_listen)]
     pub listen: SocketAddr,
 
     /// Serve the S3 endpoints on a second address (default: the same as --listen)
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     pub s3_listen: Option<SocketAddr>,
 
     /// Folder for the database and file contents (default: under the user's data folder)
@@ -598,6 +599,19 @@ pub struct ServeArgs {
     pub faults: Option<PathBuf>,
 }
 
+/// `HOST:PORT`, or a bare port for loopback: `--listen 8081` is what people type, and
+/// loopback is the safe reading of it (`0.0.0.0:8081` exposes the server on purpose).
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        format!(
+            "`{text}` is not an address: give HOST:PORT (`127.0.0.1:8080`, `[::1]:8080`) or a port"
+        )
+    })
+}
+
 /// How `serve --s3-tamper` spoils upload forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormTamper {
@@ -617,5 +631,17 @@ mod tests {
     #[test]
     fn the_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_bare_port_listens_on_loopback() {
+        assert_eq!(parse_listen("8081").unwrap().to_string(), "127.0.0.1:8081");
+        assert_eq!(
+            parse_listen("0.0.0.0:80").unwrap().to_string(),
+            "0.0.0.0:80"
+        );
+        assert_eq!(parse_listen("[::1]:0").unwrap().to_string(), "[::1]:0");
+        assert!(parse_listen("localhost").is_err());
+        assert!(parse_listen("70000").is_err());
     }
 }

@@ -79,3 +79,121 @@ fn an_empty_boolean_variable_is_off_and_a_wrong_one_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn logout_json_says_so_when_there_was_nothing_to_end() {
+    let server = TestServer::start();
+    let config = tempfile::TempDir::new().unwrap();
+    let out = cubeblob(config.path(), &server.url)
+        .args(["--json", "logout"])
+        .assert()
+        .success();
+    let record: Vec<serde_json::Value> = json_lines(&out.get_output().stdout);
+    assert_eq!(record.len(), 1, "one JSON line, even with nothing to do");
+    assert_eq!(record[0]["was_logged_in"], false);
+    assert_eq!(record[0]["session_destroyed"], false);
+    assert_eq!(record[0]["token_forgotten"], false);
+}
+
+#[test]
+fn rm_of_an_id_given_twice_deletes_and_reports_it_once() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let api = cli_support::Api::login(&server, ALICE);
+    let id = api.blob("a.txt", b"a", false).id.to_string();
+    let out = cubeblob(config.path(), &server.url)
+        .args(["rm", &id, &id])
+        .assert()
+        .success();
+    assert_eq!(lines(&out.get_output().stdout), [id]);
+    assert!(out.get_output().stderr.is_empty());
+}
+
+#[test]
+fn id_0_is_told_that_ids_start_at_1() {
+    let config = tempfile::TempDir::new().unwrap();
+    let out = cubeblob(config.path(), "http://127.0.0.1:9")
+        .args(["info", "0"])
+        .assert()
+        .code(6);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("ids start at 1"), "{stderr}");
+}
+
+#[test]
+fn names_with_a_tab_or_a_newline_are_refused_before_any_request() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("a.txt");
+    std::fs::write(&file, "a").unwrap();
+    for name in ["a\tb.txt", "a\nb.txt"] {
+        let out = cubeblob(config.path(), &server.url)
+            .args(["upload", "--name", name])
+            .arg(&file)
+            .assert()
+            .code(6);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(stderr.contains("control character"), "{stderr}");
+    }
+    let api = cli_support::Api::login(&server, ALICE);
+    let id = api.blob("a.txt", b"a", false).id.to_string();
+    cubeblob(config.path(), &server.url)
+        .args(["rename", &id, "a\tb"])
+        .assert()
+        .code(6);
+    cubeblob(config.path(), &server.url)
+        .args(["edit", &id, "--name", "a\nb"])
+        .assert()
+        .code(6);
+    let out = cubeblob(config.path(), &server.url)
+        .args(["list"])
+        .assert()
+        .success();
+    let rows = lines(&out.get_output().stdout);
+    assert_eq!(rows.len(), 1, "only the blob made by the API: {rows:?}");
+    assert_eq!(rows[0].split('\t').nth(2), Some("a.txt"));
+}
+
+#[test]
+fn listen_takes_a_bare_port_as_loopback() {
+    // Port 0 keeps the test off fixed ports; the start line names the address.
+    let data = tempfile::TempDir::new().unwrap();
+    let mut child = std::process::Command::new(common::bin())
+        .args(["serve", "--listen", "0", "--data"])
+        .arg(data.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let url = common::start_line_field(&line, "url").unwrap_or_default();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line:?}");
+}
+
+#[test]
+fn a_mistyped_profile_is_told_which_profiles_exist() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let out = cubeblob(config.path(), &server.url)
+        .args(["--profile", "defualt", "whoami"])
+        .assert()
+        .code(4);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("no profile `defualt`") && stderr.contains("`default`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: choose one with `--profile NAME`"),
+        "{stderr}"
+    );
+}

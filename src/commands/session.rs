@@ -109,6 +109,16 @@ impl Context {
         }
     }
 
+    /// The profiles of the config, in backticks, when the chosen one is not among them.
+    fn other_profiles(&self, config: &ConfigFile) -> Option<String> {
+        let names = &config.config.profiles;
+        if names.is_empty() || names.contains_key(&self.settings.profile) {
+            return None;
+        }
+        let names: Vec<String> = names.keys().map(|n| format!("`{n}`")).collect();
+        Some(names.join(", "))
+    }
+
     async fn connect(&self) -> Result<Connection> {
         if self.settings.local {
             return self.connect_local().await;
@@ -134,6 +144,15 @@ impl Context {
                         "; the CUBEBLOB_* credentials lack {}",
                         missing.join(", ")
                     ));
+                }
+                if let Some(others) = self.other_profiles(&config) {
+                    // A mistyped `--profile`: say which exist rather than "log in".
+                    return Err(InputError::Auth(format!(
+                        "{message}; the config has no profile `{}`, only {others}\nhint: \
+                         choose one with `--profile NAME`",
+                        self.settings.profile
+                    ))
+                    .into());
                 }
                 return Err(ApiError::NotLoggedIn(message).into());
             }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
-use crate::api::{check_content_type, ApiError, BLOB_NAME_CHARS};
+use crate::api::{check_content_type, has_control, ApiError, BLOB_NAME_CHARS};
 use crate::cli::UploadArgs;
 use crate::exit::{Exit, InputError, Interrupted};
 use crate::output::progress::Renderer;
@@ -175,6 +175,13 @@ async fn prepare(path: &Path, args: &UploadArgs) -> Result<Ready> {
              another with `--name NAME`",
             escape_for_terminal(&name),
             name.chars().count()
+        )));
+    }
+    if has_control(&name) {
+        return Err(invalid(format!(
+            "the blob name `{}` has a control character (a tab or a newline); a blob name \
+             is one line of text\nhint: choose another with `--name NAME`",
+            escape_for_terminal(&name)
         )));
     }
     let content_type = args.content_type.clone().unwrap_or_else(|| {
