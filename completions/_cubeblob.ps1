@@ -56,9 +56,9 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             break
         }
         'cubeblob;login' {
-            [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Application id from the ConnectyCube admin panel')
-            [CompletionResult]::new('--auth-key', '--auth-key', [CompletionResultType]::ParameterName, 'Application auth key')
-            [CompletionResult]::new('--login', '--login', [CompletionResultType]::ParameterName, 'User login')
+            [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Application id from the ConnectyCube admin panel (default: the profile''s)')
+            [CompletionResult]::new('--auth-key', '--auth-key', [CompletionResultType]::ParameterName, 'Application auth key (default: the profile''s)')
+            [CompletionResult]::new('--login', '--login', [CompletionResultType]::ParameterName, 'User login (default: the profile''s)')
             [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'User email (instead of a login)')
             [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Refused: passwords come from a prompt, stdin or CUBEBLOB_PASSWORD')
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')

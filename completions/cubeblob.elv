@@ -52,9 +52,9 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cubeblob;login'= {
-            cand --app-id 'Application id from the ConnectyCube admin panel'
-            cand --auth-key 'Application auth key'
-            cand --login 'User login'
+            cand --app-id 'Application id from the ConnectyCube admin panel (default: the profile''s)'
+            cand --auth-key 'Application auth key (default: the profile''s)'
+            cand --login 'User login (default: the profile''s)'
             cand --email 'User email (instead of a login)'
             cand --password 'Refused: passwords come from a prompt, stdin or CUBEBLOB_PASSWORD'
             cand --api-url 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)'

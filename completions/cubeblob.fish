@@ -57,9 +57,9 @@ complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete bl
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l app-id -d 'Application id from the ConnectyCube admin panel' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l auth-key -d 'Application auth key' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l login -d 'User login' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l app-id -d 'Application id from the ConnectyCube admin panel (default: the profile\'s)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l auth-key -d 'Application auth key (default: the profile\'s)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l login -d 'User login (default: the profile\'s)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l email -d 'User email (instead of a login)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l password -d 'Refused: passwords come from a prompt, stdin or CUBEBLOB_PASSWORD' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r

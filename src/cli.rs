@@ -166,8 +166,12 @@ pub enum ColorMode {
 pub enum Command {
     /// Create a session and store its token in the profile
     #[command(after_long_help = "\
+With no options, it makes a new session for the profile's application and user (after
+the token expired, say), asking only for the password.
+
 Examples:
   cubeblob login --app-id 123 --auth-key AbCd --login alice        (asks for the password)
+  cubeblob login                                                   (the profile's again)
   printf '%s' \"$PASS\" | cubeblob login --app-id 123 --auth-key AbCd --email a@b.c --password-stdin
   printf '%s' \"$TOKEN\" | cubeblob login --token-stdin")]
     Login(LoginArgs),
@@ -279,28 +283,26 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// Application id from the ConnectyCube admin panel
-    #[arg(
-        long,
-        env = "CUBEBLOB_APP_ID",
-        value_name = "ID",
-        required_unless_present = "token_stdin"
-    )]
+    /// Application id from the ConnectyCube admin panel (default: the profile's)
+    #[arg(long, env = "CUBEBLOB_APP_ID", value_name = "ID")]
     pub app_id: Option<u64>,
 
-    /// Application auth key
+    /// Application auth key (default: the profile's)
     #[arg(
         long,
         env = "CUBEBLOB_AUTH_KEY",
         value_name = "KEY",
-        hide_env_values = true,
-        required_unless_present = "token_stdin"
+        hide_env_values = true
     )]
     pub auth_key: Option<String>,
 
-    /// User login
-    #[arg(long, env = "CUBEBLOB_LOGIN", conflicts_with = "email", value_name = "LOGIN",
-          required_unless_present_any = ["email", "token_stdin"])]
+    /// User login (default: the profile's)
+    #[arg(
+        long,
+        env = "CUBEBLOB_LOGIN",
+        conflicts_with = "email",
+        value_name = "LOGIN"
+    )]
     pub login: Option<String>,
 
     /// User email (instead of a login)

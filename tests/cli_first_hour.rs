@@ -197,3 +197,63 @@ fn a_mistyped_profile_is_told_which_profiles_exist() {
         "{stderr}"
     );
 }
+
+#[test]
+fn login_with_no_options_renews_the_profile_session_after_expiry() {
+    let server = TestServer::start_with(&["--token-ttl", "1"]);
+    let config = logged_in(&server, ALICE);
+    // Past the token's lifetime: the next call finds the session gone.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let out = cubeblob(config.path(), &server.url)
+        .arg("list")
+        .assert()
+        .code(4);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("run `cubeblob login`: with no options"),
+        "the hint says what a plain login does: {stderr}"
+    );
+
+    // No --app-id, --auth-key nor --login: the profile has them; only the password is asked.
+    cubeblob(config.path(), &server.url)
+        .args(["login", "--password-stdin"])
+        .write_stdin(format!("{}\n", ALICE.1))
+        .assert()
+        .success();
+    cubeblob(config.path(), &server.url)
+        .arg("list")
+        .assert()
+        .success();
+
+    // A profile that never logged in still needs the options, and says which.
+    let fresh = tempfile::TempDir::new().unwrap();
+    let out = cubeblob(fresh.path(), &server.url)
+        .args(["login", "--password-stdin"])
+        .write_stdin(format!("{}\n", ALICE.1))
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("--app-id is needed to log in (there is no profile `default` yet)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn after_logout_a_plain_login_is_the_hint() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    cubeblob(config.path(), &server.url)
+        .arg("logout")
+        .assert()
+        .success();
+    let out = cubeblob(config.path(), &server.url)
+        .arg("whoami")
+        .assert()
+        .code(4);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("hint: run `cubeblob login`: it makes a new session for the profile"),
+        "{stderr}"
+    );
+}

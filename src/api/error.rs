@@ -183,7 +183,13 @@ impl ApiError {
     /// What the user can do about it, where we know.
     pub fn hint(&self) -> Option<String> {
         match self {
-            ApiError::Status { status: 401, .. } | ApiError::NotLoggedIn(_) => Some(
+            ApiError::Status { status: 401, .. } => Some(
+                "run `cubeblob login`: with no options it makes a new session for the \
+                 profile, asking only for the password (in CI, set CUBEBLOB_APP_ID, \
+                 CUBEBLOB_AUTH_KEY, CUBEBLOB_LOGIN and CUBEBLOB_PASSWORD)"
+                    .into(),
+            ),
+            ApiError::NotLoggedIn(_) => Some(
                 "run `cubeblob login`, or set CUBEBLOB_APP_ID, CUBEBLOB_AUTH_KEY, \
                  CUBEBLOB_LOGIN and CUBEBLOB_PASSWORD"
                     .into(),

@@ -6,7 +6,7 @@ use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
 use super::Settings;
-use crate::api::{ApiError, Client, ClientConfig, LoginName, SessionCredentials};
+use crate::api::{Client, ClientConfig, LoginName, SessionCredentials};
 use crate::config::ConfigFile;
 use crate::exit::InputError;
 use crate::output::Out;
@@ -109,6 +109,22 @@ impl Context {
         }
     }
 
+    /// How to log in: a plain `cubeblob login` when the profile stores all it needs.
+    fn login_hint(&self, config: &ConfigFile) -> String {
+        let profile = config.profile(&self.settings.profile);
+        let stored = profile.is_some_and(|p| {
+            p.app_id.is_some() && p.auth_key.is_some() && (p.login.is_some() || p.email.is_some())
+        });
+        if stored {
+            return "run `cubeblob login`: it makes a new session for the profile, asking \
+                    only for the password"
+                .into();
+        }
+        "log in with `cubeblob login --app-id ID --auth-key KEY --login NAME`, or set \
+         CUBEBLOB_APP_ID, CUBEBLOB_AUTH_KEY, CUBEBLOB_LOGIN and CUBEBLOB_PASSWORD"
+            .into()
+    }
+
     /// The profiles of the config, in backticks, when the chosen one is not among them.
     fn other_profiles(&self, config: &ConfigFile) -> Option<String> {
         let names = &config.config.profiles;
@@ -154,7 +170,11 @@ impl Context {
                     ))
                     .into());
                 }
-                return Err(ApiError::NotLoggedIn(message).into());
+                return Err(InputError::Auth(format!(
+                    "{message}\nhint: {}",
+                    self.login_hint(&config)
+                ))
+                .into());
             }
         };
         let client = Client::new(self.client_config(url), token, creds)?;
