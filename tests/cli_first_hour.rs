@@ -257,3 +257,93 @@ fn after_logout_a_plain_login_is_the_hint() {
         "{stderr}"
     );
 }
+
+/// The `-v` request lines of a run: one per try.
+fn tries(stderr: &str) -> usize {
+    stderr.lines().filter(|l| l.starts_with("> ")).count()
+}
+
+#[test]
+fn a_name_that_does_not_resolve_is_tried_once_with_its_own_hint() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    // `.invalid` never resolves (RFC 6761): no network is asked anything.
+    let url = "https://cubeblob-test.invalid";
+    let out = cubeblob(config.path(), url)
+        .args(["-v", "list"])
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(tries(&stderr), 1, "not retried: {stderr}");
+    assert!(
+        stderr.contains("cannot resolve the host name `cubeblob-test.invalid`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: check the host name"), "{stderr}");
+    assert!(
+        !stderr.contains("is running"),
+        "not the no-server hint: {stderr}"
+    );
+
+    // A batch: one error line per file, the hint once, one summary.
+    let dir = tempfile::TempDir::new().unwrap();
+    let files: Vec<_> = (0..3)
+        .map(|i| {
+            let path = dir.path().join(format!("f{i}.txt"));
+            std::fs::write(&path, "x").unwrap();
+            path
+        })
+        .collect();
+    let out = cubeblob(config.path(), url)
+        .args(["--progress", "plain", "-v", "upload"])
+        .args(&files)
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(tries(&stderr), 3, "one try per file: {stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("cubeblob: error:"))
+        .collect();
+    assert_eq!(errors.len(), 4, "three files and the summary: {stderr}");
+    assert_eq!(errors[3], "cubeblob: error: 3 of 3 failed");
+    assert_eq!(stderr.matches("hint:").count(), 1, "{stderr}");
+    assert!(!stderr.contains("dns error"), "no library chain: {stderr}");
+}
+
+#[test]
+fn refused_and_tls_failures_each_say_what_happened() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    // https to the plain-http test server: the TLS handshake fails.
+    let https = server.url.replace("http://", "https://");
+    let out = cubeblob(config.path(), &https)
+        .args(["-v", "list"])
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("the TLS handshake with"), "{stderr}");
+    assert!(
+        stderr.contains("hint: the address may not speak https"),
+        "{stderr}"
+    );
+    assert_eq!(tries(&stderr), 1, "a handshake fails the same way again: {stderr}");
+
+    let url = server.url.clone();
+    server.stop();
+    let out = cubeblob(config.path(), &url)
+        .args(["-v", "list"])
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("connection refused"), "{stderr}");
+    assert!(
+        stderr.contains("hint: check that the server at"),
+        "{stderr}"
+    );
+    assert_eq!(
+        tries(&stderr),
+        2,
+        "one retry for a server restarting: {stderr}"
+    );
+}

@@ -252,10 +252,8 @@ impl FileEvents for LineFile {
         ));
     }
 
-    fn failed(&self) {
-        let bytes = self.position.load(Ordering::Relaxed);
-        self.line(&format!("failed after {}", human::size(bytes)));
-    }
+    // No line: the batch prints the file's error line, which says what failed.
+    fn failed(&self) {}
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use reqwest::Response;
 
 use super::events::FileEvents;
-use crate::api::retry::retryable_status;
+use crate::api::retry::{retryable_status, worth_retrying};
 use crate::api::{ApiError, Client, StorageError};
 
 /// The most of an S3 answer body we read: errors and `PostResponse`s are tiny, and a
@@ -155,6 +155,7 @@ pub async fn back_off(
 ) -> Result<(), ApiError> {
     let retryable = match &err {
         ApiError::Storage { error, .. } => retryable_status(error.status),
+        ApiError::Transport { source, .. } => worth_retrying(source),
         _ => true,
     };
     let policy = client.retry_policy();
