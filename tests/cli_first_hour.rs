@@ -327,7 +327,11 @@ fn refused_and_tls_failures_each_say_what_happened() {
         stderr.contains("hint: the address may not speak https"),
         "{stderr}"
     );
-    assert_eq!(tries(&stderr), 1, "a handshake fails the same way again: {stderr}");
+    assert_eq!(
+        tries(&stderr),
+        1,
+        "a handshake fails the same way again: {stderr}"
+    );
 
     let url = server.url.clone();
     server.stop();
@@ -346,4 +350,52 @@ fn refused_and_tls_failures_each_say_what_happened() {
         2,
         "one retry for a server restarting: {stderr}"
     );
+}
+
+#[test]
+fn not_logged_in_without_an_api_url_suggests_local() {
+    let config = tempfile::TempDir::new().unwrap();
+    let out = cubeblob(config.path(), "unused")
+        .env_remove("CUBEBLOB_API_URL")
+        .arg("list")
+        .assert()
+        .code(4);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("add `--local`"), "{stderr}");
+    // An API URL given: the user means that server, not the local one.
+    let out = cubeblob(config.path(), "http://127.0.0.1:9")
+        .arg("list")
+        .assert()
+        .code(4);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(!stderr.contains("--local"), "{stderr}");
+}
+
+#[test]
+fn urls_printed_under_local_come_with_their_caveat() {
+    let config = tempfile::TempDir::new().unwrap();
+    let data = tempfile::TempDir::new().unwrap();
+    let file = data.path().join("cat.txt");
+    std::fs::write(&file, "meow").unwrap();
+    let local = |args: &[&str]| {
+        let mut cmd = cubeblob(config.path(), "unused");
+        cmd.env_remove("CUBEBLOB_API_URL")
+            .env("CUBEBLOB_DATA_DIR", data.path().join("server"))
+            .arg("--local")
+            .args(args);
+        cmd.assert().success().get_output().clone()
+    };
+    let caveat = "stops when this command exits";
+    let out = local(&["--json", "upload", "--public", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.matches(caveat).count(), 1, "{stderr}");
+    let record: Vec<serde_json::Value> = json_lines(&out.stdout);
+    let id = record[0]["id"].to_string();
+
+    let out = local(&["info", "--url", &id]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.contains(caveat), "{stderr}");
+    // No URL printed, no caveat.
+    let out = local(&["rename", &id, "kitten.txt"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(caveat));
 }

@@ -120,9 +120,15 @@ impl Context {
                     only for the password"
                 .into();
         }
-        "log in with `cubeblob login --app-id ID --auth-key KEY --login NAME`, or set \
-         CUBEBLOB_APP_ID, CUBEBLOB_AUTH_KEY, CUBEBLOB_LOGIN and CUBEBLOB_PASSWORD"
-            .into()
+        let mut hint = "log in with `cubeblob login --app-id ID --auth-key KEY --login NAME`, \
+                        or set CUBEBLOB_APP_ID, CUBEBLOB_AUTH_KEY, CUBEBLOB_LOGIN and \
+                        CUBEBLOB_PASSWORD"
+            .to_string();
+        // No API named anywhere: likely someone trying the tool, who needs no account.
+        if self.settings.api_url.is_none() && profile.and_then(|p| p.api_url.as_ref()).is_none() {
+            hint.push_str("; or try cubeblob without an account: add `--local`");
+        }
+        hint
     }
 
     /// The profiles of the config, in backticks, when the chosen one is not among them.

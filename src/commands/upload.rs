@@ -206,6 +206,7 @@ async fn prepare(path: &Path, args: &UploadArgs) -> Result<Ready> {
 
 /// One result: a JSON line, a TSV line, or a line for a person.
 fn print(out: &Out, record: BlobRecord, file: &str) -> std::io::Result<()> {
+    out.url_shown(record.public_url.is_some());
     if out.json {
         return out.json_line(&Uploaded {
             blob: record,

@@ -29,6 +29,10 @@ pub struct Out {
     /// stdout is a terminal: tables, human sizes and times.
     pub tty: bool,
     pub color: bool,
+    /// `--local`: the URLs printed lead to a server that stops with the command.
+    local: bool,
+    /// Whether that caveat was given (once per run).
+    local_caveat: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Out {
@@ -38,7 +42,24 @@ impl Out {
             quiet: settings.quiet,
             tty: settings.stdout_tty,
             color: settings.color,
+            local: settings.local,
+            local_caveat: Default::default(),
         }
+    }
+
+    /// Says once, under `--local`, that a URL just printed will not work for long: the
+    /// embedded server stops when the command exits. Unless `--quiet`, even with
+    /// `--json`, where the URL is as dead.
+    pub fn url_shown(&self, shown: bool) {
+        use std::sync::atomic::Ordering;
+        if !self.local || !shown || self.quiet || self.local_caveat.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        eprintln!(
+            "cubeblob: note: this URL leads to the --local server, which stops when this \
+             command exits; for links that keep working, run `cubeblob serve` and use \
+             `--api-url`"
+        );
     }
 
     /// One JSON object on its own line.
