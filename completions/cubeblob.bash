@@ -19,11 +19,17 @@ _cubeblob() {
             cubeblob,completions)
                 cmd="cubeblob__subcmd__completions"
                 ;;
+            cubeblob,delete)
+                cmd="cubeblob__subcmd__rm"
+                ;;
             cubeblob,download)
                 cmd="cubeblob__subcmd__download"
                 ;;
             cubeblob,edit)
                 cmd="cubeblob__subcmd__edit"
+                ;;
+            cubeblob,get)
+                cmd="cubeblob__subcmd__download"
                 ;;
             cubeblob,help)
                 cmd="cubeblob__subcmd__help"
@@ -39,6 +45,15 @@ _cubeblob() {
                 ;;
             cubeblob,logout)
                 cmd="cubeblob__subcmd__logout"
+                ;;
+            cubeblob,ls)
+                cmd="cubeblob__subcmd__list"
+                ;;
+            cubeblob,mv)
+                cmd="cubeblob__subcmd__rename"
+                ;;
+            cubeblob,put)
+                cmd="cubeblob__subcmd__upload"
                 ;;
             cubeblob,rename)
                 cmd="cubeblob__subcmd__rename"
@@ -107,7 +122,7 @@ _cubeblob() {
 
     case "${cmd}" in
         cubeblob)
-            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help --version login logout whoami upload info list download rename edit replace rm completions serve help"
+            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help --version login logout whoami upload put info list ls download get rename mv edit replace rm delete completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -137,10 +152,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -149,7 +160,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__completions)
-            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help bash elvish fish powershell zsh"
+            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -179,10 +190,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -191,7 +198,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__download)
-            opts="-o -c -j -q -v -h --output --force --continue --jobs --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-o -c -j -q -v -h --output --force --continue --jobs --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -237,10 +244,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -249,7 +252,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__edit)
-            opts="-q -v -h --name --content-type --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --name --content-type --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,10 +287,6 @@ _cubeblob() {
                     return 0
                     ;;
                 --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -509,7 +508,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__info)
-            opts="-q -v -h --url --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --url --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -539,10 +538,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -551,7 +546,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__list)
-            opts="-q -v -h --page --per-page --all --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --page --per-page --all --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -589,10 +584,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -601,7 +592,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__login)
-            opts="-q -v -h --app-id --auth-key --login --email --password-stdin --password --token-stdin --auth-secret --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --app-id --auth-key --login --email --password-stdin --token-stdin --auth-secret --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -623,10 +614,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --password)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --api-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -648,10 +635,6 @@ _cubeblob() {
                     return 0
                     ;;
                 --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -663,7 +646,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__logout)
-            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -690,10 +673,6 @@ _cubeblob() {
                     return 0
                     ;;
                 --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -705,7 +684,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__rename)
-            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -735,10 +714,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -747,7 +722,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__replace)
-            opts="-q -v -h --name --content-type --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --name --content-type --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -789,10 +764,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -801,7 +772,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__rm)
-            opts="-q -v -h --dry-run --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --dry-run --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -831,10 +802,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -843,7 +810,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__serve)
-            opts="-q -v -h --listen --s3-listen --data --user --users-file --app-id --auth-key --auth-secret --token-ttl --form-ttl --max-size --s3-endpoint --s3-bucket --s3-access-key --s3-secret-key --s3-region --public-url --idle-timeout --max-connections --s3-tamper --faults --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --listen --s3-listen --data --user --users-file --app-id --auth-key --auth-secret --token-ttl --form-ttl --max-size --s3-endpoint --s3-bucket --s3-access-key --s3-secret-key --s3-region --public-url --idle-timeout --max-connections --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -925,14 +892,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --s3-tamper)
-                    COMPREPLY=($(compgen -W "content-type extra-field expired" -- "${cur}"))
-                    return 0
-                    ;;
-                --faults)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --api-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -957,10 +916,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -969,7 +924,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__upload)
-            opts="-j -q -v -h --name --content-type --public --private --jobs --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-j -q -v -h --name --content-type --public --private --jobs --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1019,10 +974,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1031,7 +982,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__whoami)
-            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1058,10 +1009,6 @@ _cubeblob() {
                     return 0
                     ;;
                 --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

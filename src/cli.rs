@@ -17,9 +17,20 @@ Environment: CUBEBLOB_TOKEN overrides the stored token. CUBEBLOB_APP_ID, CUBEBLO
 CUBEBLOB_LOGIN (or CUBEBLOB_EMAIL), CUBEBLOB_PASSWORD and CUBEBLOB_AUTH_SECRET let any \
 command create its own session (for CI) and re-create it when it expires.";
 
+/// `--version`: the package version, the commit it was built from (`unknown` outside
+/// a git checkout, a source tarball say) and the target triple (see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("CUBEBLOB_COMMIT"),
+    " ",
+    env!("CUBEBLOB_TARGET"),
+    ")"
+);
+
 /// cubeblob: upload, inspect, list, download, edit, replace and delete ConnectyCube blobs.
 #[derive(Debug, Parser)]
-#[command(name = "cubeblob", version, about, after_long_help = AFTER_HELP)]
+#[command(name = "cubeblob", version = VERSION, about, after_long_help = AFTER_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -28,7 +39,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Under their own heading, after the command's own options: they are the same for
+/// every command, and mixed in they hid what the command takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Base URL of the ConnectyCube API (enterprise hosts, or a local server)
     #[arg(long, global = true, env = "CUBEBLOB_API_URL", value_name = "URL")]
@@ -189,6 +203,7 @@ Examples:
     Whoami,
 
     /// Upload files (create the blob, send it to storage, declare it complete)
+    #[command(visible_alias = "put")]
     #[command(after_long_help = "\
 Examples:
   cubeblob upload cat.jpg
@@ -206,6 +221,7 @@ Examples:
     Info(InfoArgs),
 
     /// List your blobs: one page, or every page with --all
+    #[command(visible_alias = "ls")]
     #[command(after_long_help = "\
 Examples:
   cubeblob list
@@ -215,6 +231,7 @@ Examples:
     List(ListArgs),
 
     /// Download blobs by id or uid to a file, a folder or stdout
+    #[command(visible_alias = "get")]
     #[command(after_long_help = "\
 Examples:
   cubeblob download 46919
@@ -225,6 +242,7 @@ Examples:
     Download(DownloadArgs),
 
     /// Rename a blob (the short form of `edit --name`)
+    #[command(visible_alias = "mv")]
     #[command(after_long_help = "Examples:\n  cubeblob rename 46919 kitten.jpg")]
     Rename(RenameArgs),
 
@@ -253,6 +271,7 @@ Examples:
     Replace(ReplaceArgs),
 
     /// Delete blobs by id or uid
+    #[command(visible_alias = "delete")]
     #[command(after_long_help = "\
 Examples:
   cubeblob rm 46919
