@@ -54,6 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('replace', 'replace', [CompletionResultType]::ParameterValue, 'Send new content for a blob: the id stays, the uid changes')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete blobs by id or uid')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete blobs by id or uid')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Make the blobs under a prefix match a folder: upload new files, replace changed ones')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the local ConnectyCube-compatible storage server')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -121,6 +122,9 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             break
         }
         'cubeblob;upload' {
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Put this before every blob name (`site/` gives `site/js/app.js`)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Write where every file went (name → id, uid, size, md5, ...) to this JSON file')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Blob name (only with a single file; default: the file''s name)')
             [CompletionResult]::new('--content-type', '--content-type', [CompletionResultType]::ParameterName, 'Content type (default: guessed from the name, else application/octet-stream)')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many files to upload at once')
@@ -132,6 +136,8 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Upload the files under each folder given; a file''s name is its path below the folder')
+            [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'Upload the files under each folder given; a file''s name is its path below the folder')
             [CompletionResult]::new('--public', '--public', [CompletionResultType]::ParameterName, 'Make the blobs public: anyone with the URL can download them')
             [CompletionResult]::new('--private', '--private', [CompletionResultType]::ParameterName, 'Make the blobs private (the default)')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
@@ -146,6 +152,9 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             break
         }
         'cubeblob;put' {
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Put this before every blob name (`site/` gives `site/js/app.js`)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Write where every file went (name → id, uid, size, md5, ...) to this JSON file')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Blob name (only with a single file; default: the file''s name)')
             [CompletionResult]::new('--content-type', '--content-type', [CompletionResultType]::ParameterName, 'Content type (default: guessed from the name, else application/octet-stream)')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many files to upload at once')
@@ -157,6 +166,8 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Upload the files under each folder given; a file''s name is its path below the folder')
+            [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'Upload the files under each folder given; a file''s name is its path below the folder')
             [CompletionResult]::new('--public', '--public', [CompletionResultType]::ParameterName, 'Make the blobs public: anyone with the URL can download them')
             [CompletionResult]::new('--private', '--private', [CompletionResultType]::ParameterName, 'Make the blobs private (the default)')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
@@ -396,6 +407,34 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'cubeblob;sync' {
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Only blobs whose names start with this; put before every file''s name')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Write where every file is (name → id, uid, size, md5, ...) to this JSON file; an existing one spares re-reading unchanged files')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files and folders that match (repeatable), as for `upload`')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many files to compare or send at once')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'How many files to compare or send at once')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--delete', '--delete', [CompletionResultType]::ParameterName, 'Delete blobs under the prefix that have no file (without --prefix: every blob of yours not in DIR, so it asks, or needs --yes)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask before `--delete` without `--prefix`')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (upload, replace, delete, skip) and send no write request')
+            [CompletionResult]::new('--public', '--public', [CompletionResultType]::ParameterName, 'New blobs are public (an existing blob keeps its own setting)')
+            [CompletionResult]::new('--private', '--private', [CompletionResultType]::ParameterName, 'New blobs are private (the default)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'cubeblob;completions' {
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
@@ -463,6 +502,7 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a blob''s name or content type; its id, uid and content stay')
             [CompletionResult]::new('replace', 'replace', [CompletionResultType]::ParameterValue, 'Send new content for a blob: the id stays, the uid changes')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete blobs by id or uid')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Make the blobs under a prefix match a folder: upload new files, replace changed ones')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the local ConnectyCube-compatible storage server')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -499,6 +539,9 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             break
         }
         'cubeblob;help;rm' {
+            break
+        }
+        'cubeblob;help;sync' {
             break
         }
         'cubeblob;help;completions' {

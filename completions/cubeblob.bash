@@ -67,6 +67,9 @@ _cubeblob() {
             cubeblob,serve)
                 cmd="cubeblob__subcmd__serve"
                 ;;
+            cubeblob,sync)
+                cmd="cubeblob__subcmd__sync"
+                ;;
             cubeblob,upload)
                 cmd="cubeblob__subcmd__upload"
                 ;;
@@ -109,6 +112,9 @@ _cubeblob() {
             cubeblob__subcmd__help,serve)
                 cmd="cubeblob__subcmd__help__subcmd__serve"
                 ;;
+            cubeblob__subcmd__help,sync)
+                cmd="cubeblob__subcmd__help__subcmd__sync"
+                ;;
             cubeblob__subcmd__help,upload)
                 cmd="cubeblob__subcmd__help__subcmd__upload"
                 ;;
@@ -122,7 +128,7 @@ _cubeblob() {
 
     case "${cmd}" in
         cubeblob)
-            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help --version login logout whoami upload put info list ls download get rename mv edit replace rm delete completions serve help"
+            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help --version login logout whoami upload put info list ls download get rename mv edit replace rm delete sync completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,7 +304,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__help)
-            opts="login logout whoami upload info list download rename edit replace rm completions serve help"
+            opts="login logout whoami upload info list download rename edit replace rm sync completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -466,6 +472,20 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cubeblob__subcmd__help__subcmd__sync)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -923,13 +943,83 @@ _cubeblob() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        cubeblob__subcmd__upload)
-            opts="-j -q -v -h --name --content-type --public --private --jobs --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
+        cubeblob__subcmd__sync)
+            opts="-j -q -v -h --prefix --delete --yes --dry-run --manifest --exclude --public --private --jobs --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cubeblob__subcmd__upload)
+            opts="-r -j -q -v -h --recursive --exclude --prefix --manifest --name --content-type --public --private --jobs --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

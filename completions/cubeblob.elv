@@ -51,6 +51,7 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand replace 'Send new content for a blob: the id stays, the uid changes'
             cand rm 'Delete blobs by id or uid'
             cand delete 'Delete blobs by id or uid'
+            cand sync 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
             cand completions 'Print a shell completion script'
             cand serve 'Run the local ConnectyCube-compatible storage server'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -114,6 +115,9 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'cubeblob;upload'= {
+            cand --exclude 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given'
+            cand --prefix 'Put this before every blob name (`site/` gives `site/js/app.js`)'
+            cand --manifest 'Write where every file went (name → id, uid, size, md5, ...) to this JSON file'
             cand --name 'Blob name (only with a single file; default: the file''s name)'
             cand --content-type 'Content type (default: guessed from the name, else application/octet-stream)'
             cand -j 'How many files to upload at once'
@@ -125,6 +129,8 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --color 'When to use colour (NO_COLOR is honoured too)'
             cand --timeout 'Seconds to wait for a server to answer before giving up on a request'
             cand --retries 'How many times to retry a safe request after a connection error, 5xx or 429'
+            cand -r 'Upload the files under each folder given; a file''s name is its path below the folder'
+            cand --recursive 'Upload the files under each folder given; a file''s name is its path below the folder'
             cand --public 'Make the blobs public: anyone with the URL can download them'
             cand --private 'Make the blobs private (the default)'
             cand --local 'Run against an embedded local server (data under the user''s data folder); no account needed'
@@ -138,6 +144,9 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'cubeblob;put'= {
+            cand --exclude 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given'
+            cand --prefix 'Put this before every blob name (`site/` gives `site/js/app.js`)'
+            cand --manifest 'Write where every file went (name → id, uid, size, md5, ...) to this JSON file'
             cand --name 'Blob name (only with a single file; default: the file''s name)'
             cand --content-type 'Content type (default: guessed from the name, else application/octet-stream)'
             cand -j 'How many files to upload at once'
@@ -149,6 +158,8 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --color 'When to use colour (NO_COLOR is honoured too)'
             cand --timeout 'Seconds to wait for a server to answer before giving up on a request'
             cand --retries 'How many times to retry a safe request after a connection error, 5xx or 429'
+            cand -r 'Upload the files under each folder given; a file''s name is its path below the folder'
+            cand --recursive 'Upload the files under each folder given; a file''s name is its path below the folder'
             cand --public 'Make the blobs public: anyone with the URL can download them'
             cand --private 'Make the blobs private (the default)'
             cand --local 'Run against an embedded local server (data under the user''s data folder); no account needed'
@@ -376,6 +387,33 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'cubeblob;sync'= {
+            cand --prefix 'Only blobs whose names start with this; put before every file''s name'
+            cand --manifest 'Write where every file is (name → id, uid, size, md5, ...) to this JSON file; an existing one spares re-reading unchanged files'
+            cand --exclude 'Leave out files and folders that match (repeatable), as for `upload`'
+            cand -j 'How many files to compare or send at once'
+            cand --jobs 'How many files to compare or send at once'
+            cand --api-url 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)'
+            cand --profile 'Profile in the config file to read and store the token in'
+            cand --progress 'How to show transfer progress on stderr'
+            cand --color 'When to use colour (NO_COLOR is honoured too)'
+            cand --timeout 'Seconds to wait for a server to answer before giving up on a request'
+            cand --retries 'How many times to retry a safe request after a connection error, 5xx or 429'
+            cand --delete 'Delete blobs under the prefix that have no file (without --prefix: every blob of yours not in DIR, so it asks, or needs --yes)'
+            cand --yes 'Do not ask before `--delete` without `--prefix`'
+            cand --dry-run 'Print the plan (upload, replace, delete, skip) and send no write request'
+            cand --public 'New blobs are public (an existing blob keeps its own setting)'
+            cand --private 'New blobs are private (the default)'
+            cand --local 'Run against an embedded local server (data under the user''s data folder); no account needed'
+            cand --json 'Print one JSON object per result line (JSON Lines) on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand --allow-insecure-http 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+            cand -v 'Log each request and its answer on stderr (tokens and passwords redacted)'
+            cand --verbose 'Log each request and its answer on stderr (tokens and passwords redacted)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'cubeblob;completions'= {
             cand --api-url 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)'
             cand --profile 'Profile in the config file to read and store the token in'
@@ -441,6 +479,7 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand edit 'Change a blob''s name or content type; its id, uid and content stay'
             cand replace 'Send new content for a blob: the id stays, the uid changes'
             cand rm 'Delete blobs by id or uid'
+            cand sync 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
             cand completions 'Print a shell completion script'
             cand serve 'Run the local ConnectyCube-compatible storage server'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -466,6 +505,8 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
         &'cubeblob;help;replace'= {
         }
         &'cubeblob;help;rm'= {
+        }
+        &'cubeblob;help;sync'= {
         }
         &'cubeblob;help;completions'= {
         }

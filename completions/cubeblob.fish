@@ -58,6 +58,7 @@ complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "edit" -d 'Change 
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete blobs by id or uid'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "delete" -d 'Delete blobs by id or uid'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -119,6 +120,9 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s q -l quiet 
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l exclude -d 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l prefix -d 'Put this before every blob name (`site/` gives `site/js/app.js`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l manifest -d 'Write where every file went (name → id, uid, size, md5, ...) to this JSON file' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l name -d 'Blob name (only with a single file; default: the file\'s name)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l content-type -d 'Content type (default: guessed from the name, else application/octet-stream)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s j -l jobs -d 'How many files to upload at once' -r
@@ -134,6 +138,7 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s r -l recursive -d 'Upload the files under each folder given; a file\'s name is its path below the folder'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l public -d 'Make the blobs public: anyone with the URL can download them'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l private -d 'Make the blobs private (the default)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
@@ -142,6 +147,9 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s q -l quiet 
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l exclude -d 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l prefix -d 'Put this before every blob name (`site/` gives `site/js/app.js`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l manifest -d 'Write where every file went (name → id, uid, size, md5, ...) to this JSON file' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l name -d 'Blob name (only with a single file; default: the file\'s name)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l content-type -d 'Content type (default: guessed from the name, else application/octet-stream)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -s j -l jobs -d 'How many files to upload at once' -r
@@ -157,6 +165,7 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -s r -l recursive -d 'Upload the files under each folder given; a file\'s name is its path below the folder'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l public -d 'Make the blobs public: anyone with the URL can download them'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l private -d 'Make the blobs private (the default)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
@@ -374,6 +383,32 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s q -l quiet 
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l prefix -d 'Only blobs whose names start with this; put before every file\'s name' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l manifest -d 'Write where every file is (name → id, uid, size, md5, ...) to this JSON file; an existing one spares re-reading unchanged files' -r -F
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l exclude -d 'Leave out files and folders that match (repeatable), as for `upload`' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -s j -l jobs -d 'How many files to compare or send at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l delete -d 'Delete blobs under the prefix that have no file (without --prefix: every blob of yours not in DIR, so it asks, or needs --yes)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l yes -d 'Do not ask before `--delete` without `--prefix`'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l dry-run -d 'Print the plan (upload, replace, delete, skip) and send no write request'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l public -d 'New blobs are public (an existing blob keeps its own setting)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l private -d 'New blobs are private (the default)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -427,17 +462,18 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s q -l quiet -
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "login" -d 'Create a session and store its token in the profile'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "list" -d 'List your blobs: one page, or every page with --all'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "rm" -d 'Delete blobs by id or uid'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "completions" -d 'Print a shell completion script'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "login" -d 'Create a session and store its token in the profile'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "list" -d 'List your blobs: one page, or every page with --all'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "rm" -d 'Delete blobs by id or uid'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -208,6 +208,8 @@ Examples:
 Examples:
   cubeblob upload cat.jpg
   cubeblob upload --public -j 8 assets/*.png
+  cubeblob upload -r dist --prefix site/ --exclude '*.map'      (names like site/js/app.js)
+  cubeblob upload 'dist/**/*.js'                                 (the pattern expanded by cubeblob)
   tar cz dist | cubeblob upload - --name dist.tar.gz --content-type application/gzip
   cubeblob upload --json report.pdf | jq -r .uid")]
     Upload(UploadArgs),
@@ -278,6 +280,20 @@ Examples:
   cubeblob rm --dry-run 1 2 3
   cubeblob list --all | awk -F'\\t' '$3 ~ /\\.tmp$/ {print $1}' | xargs cubeblob rm")]
     Rm(RmArgs),
+
+    /// Make the blobs under a prefix match a folder: upload new files, replace changed ones
+    #[command(after_long_help = "\
+Each file under DIR is named like `upload -r` names it (the prefix, then its path below
+DIR). No blob of that name: uploaded. A blob of a different size or MD5: its content is
+replaced (same id, new uid). The same size and MD5: skipped. Incomplete blobs under the
+prefix are deleted and their files uploaded afresh; with --delete, so are blobs under
+the prefix with no file. Several complete blobs of one name refuse the sync (exit 6).
+
+Examples:
+  cubeblob sync dist --prefix site/ --dry-run
+  cubeblob sync dist --prefix site/ --delete --manifest blobs.json
+  cubeblob sync assets --prefix img/ --public --exclude '*.psd' -j 8")]
+    Sync(SyncArgs),
 
     /// Print a shell completion script
     #[command(after_long_help = "\
@@ -350,9 +366,27 @@ pub struct LoginArgs {
 
 #[derive(Debug, Args)]
 pub struct UploadArgs {
-    /// Files to upload; `-` reads stdin (needs --name)
+    /// Files, folders (with -r) or quoted glob patterns (`'dist/**/*.js'`) to upload;
+    /// `-` reads stdin (needs --name)
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+
+    /// Upload the files under each folder given; a file's name is its path below the folder
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// Leave out files and folders that match (repeatable): `*.map` matches names,
+    /// `js/*.map` paths below the folder given
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Put this before every blob name (`site/` gives `site/js/app.js`)
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+
+    /// Write where every file went (name → id, uid, size, md5, ...) to this JSON file
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
 
     /// Blob name (only with a single file; default: the file's name)
     #[arg(long, value_name = "NAME")]
@@ -478,6 +512,52 @@ pub struct ReplaceArgs {
     /// Largest file to accept, in bytes
     #[arg(long, default_value_t = 104_857_600, value_name = "BYTES")]
     pub max_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The folder to mirror
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Only blobs whose names start with this; put before every file's name
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+
+    /// Delete blobs under the prefix that have no file (without --prefix: every blob
+    /// of yours not in DIR, so it asks, or needs --yes)
+    #[arg(long)]
+    pub delete: bool,
+
+    /// Do not ask before `--delete` without `--prefix`
+    #[arg(long, requires = "delete")]
+    pub yes: bool,
+
+    /// Print the plan (upload, replace, delete, skip) and send no write request
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write where every file is (name → id, uid, size, md5, ...) to this JSON file;
+    /// an existing one spares re-reading unchanged files
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+
+    /// Leave out files and folders that match (repeatable), as for `upload`
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// New blobs are public (an existing blob keeps its own setting)
+    #[arg(long, conflicts_with = "private")]
+    pub public: bool,
+
+    /// New blobs are private (the default)
+    #[arg(long)]
+    pub private: bool,
+
+    /// How many files to compare or send at once
+    #[arg(short, long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
 }
 
 #[derive(Debug, Args)]

@@ -487,3 +487,69 @@ async fn the_file_goes_last_as_our_own_endpoint_demands() {
     let line = upload(config.path(), &server, &file);
     assert_eq!(line["size"], 70_000);
 }
+
+/// `sync --json DIR --prefix P`: the action of each line, by blob name.
+fn sync_actions(config: &Path, server: &TestServer, dir: &Path) -> Vec<(String, String)> {
+    let out = cubeblob(config, &server.url)
+        .args(["--json", "sync", "--prefix", "site/"])
+        .arg(dir)
+        .assert()
+        .success();
+    let mut actions: Vec<(String, String)> = json_lines(&out.get_output().stdout)
+        .iter()
+        .map(|l| {
+            let field = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+            (field("name"), field("action"))
+        })
+        .collect();
+    actions.sort();
+    actions
+}
+
+#[test]
+fn sync_reads_the_stores_etags_so_unchanged_files_are_skipped() {
+    let Some(s3) =
+        ExternalS3::from_env("sync_reads_the_stores_etags_so_unchanged_files_are_skipped")
+    else {
+        return;
+    };
+    let server = TestServer::start_on(&s3, &[]);
+    let config = logged_in(&server, ALICE);
+    let dir = TempDir::new().unwrap();
+    random_file(dir.path(), "a.bin", 10_000, 1);
+    random_file(dir.path(), "b.bin", 0, 2);
+    let first = sync_actions(config.path(), &server, dir.path());
+    let pairs = |a: &str, b: &str| {
+        vec![
+            ("site/a.bin".to_string(), a.to_string()),
+            ("site/b.bin".to_string(), b.to_string()),
+        ]
+    };
+    assert_eq!(first, pairs("upload", "upload"));
+
+    // No manifest: only the store's ETag (a ranged GET) can tell the files are unchanged.
+    assert_eq!(
+        sync_actions(config.path(), &server, dir.path()),
+        pairs("skip", "skip")
+    );
+
+    // The same size with other bytes: only the MD5 tells them apart.
+    let before = blobs_on_server(config.path(), &server);
+    random_file(dir.path(), "a.bin", 10_000, 3);
+    assert_eq!(
+        sync_actions(config.path(), &server, dir.path()),
+        pairs("replace", "skip")
+    );
+    let after = blobs_on_server(config.path(), &server);
+    let id_of = |blobs: &[Value]| {
+        blobs
+            .iter()
+            .find(|b| b["name"] == "site/a.bin")
+            .map(|b| b["id"].clone())
+    };
+    assert_eq!(id_of(&before), id_of(&after), "a replace keeps the id");
+    let url = download_url(config.path(), &server, &id_of(&after).unwrap());
+    let (status, bytes) = get(&url);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, std::fs::read(dir.path().join("a.bin")).unwrap());
+}

@@ -111,9 +111,16 @@ fn sigint_mid_download_leaves_no_partial_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let part = target.join("big.bin.part");
+    // The download writes to a file of its own beside the target, under a random name.
+    let written = || {
+        std::fs::read_dir(&target)
+            .unwrap()
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum::<u64>()
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
-    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) == 0 {
+    while written() == 0 {
         assert!(Instant::now() < deadline, "the download never started");
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -292,23 +292,50 @@ fn continue_resumes_the_part_a_failed_run_kept() {
 }
 
 #[test]
-fn a_part_with_wrong_bytes_fails_the_checksum_and_is_removed() {
+fn a_damaged_part_is_reported_as_local_kept_aside_and_the_download_starts_over() {
     let fake = FakeCube::start();
     let dir = TempDir::new().unwrap();
     let bytes = data(400_000);
     let blob = fake.put_blob("x.bin", &bytes);
     let target = dir.path().join("x.bin");
     let part = dir.path().join("x.bin.part");
-    std::fs::write(&part, vec![0u8; 200_000]).unwrap();
+    let bad = dir.path().join("x.bin.part.bad");
+    let damaged = vec![0u8; 200_000];
+    std::fs::write(&part, &damaged).unwrap();
 
     let out = cmd(&fake, dir.path())
         .args(["download", "-c", &blob.id.to_string(), "-o"])
         .arg(&target)
         .assert()
-        .code(3);
+        .success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("MD5"), "{stderr}");
-    assert!(!target.exists() && !part.exists());
+    assert!(
+        stderr.contains("`") && stderr.contains("x.bin.part` did not match the blob"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("was damaged or belongs to another file"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("x.bin.part.bad"), "{stderr}");
+    assert!(
+        stderr.contains("downloaded the blob again from the start"),
+        "{stderr}"
+    );
+    assert!(std::fs::read(&target).unwrap() == bytes, "a wrong target");
+    // The user's bytes are still there, aside (with the rest that came after them).
+    let kept = std::fs::read(&bad).unwrap();
+    assert!(
+        kept.starts_with(&damaged) && kept.len() == bytes.len(),
+        "{}",
+        kept.len()
+    );
+    assert!(!part.exists());
+    // A resume from byte 200,000, then the whole from 0.
+    let gets = fake.seen("storage");
+    assert_eq!(gets.len(), 2);
+    assert_eq!(gets[0].header("range"), Some("bytes=200000-"));
+    assert_eq!(gets[1].header("range"), None);
 }
 
 #[test]

@@ -419,9 +419,19 @@ impl Client {
                 )))
             }
         };
-        resp.url()
+        let url = resp
+            .url()
             .join(&location)
-            .map_err(|e| decode_err(format!("bad redirect location: {e}")))
+            .map_err(|e| decode_err(format!("bad redirect location: {e}")))?;
+        // Storage is reached over HTTP; anything else (`file://`, `ftp://`) is a broken
+        // or hostile server, and no retry makes it right.
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(decode_err(format!(
+                "it redirects to `{}`, which is not an http(s) URL",
+                redact_url(&url)
+            )));
+        }
+        Ok(url)
     }
 
     // ----- the one place where requests are sent and answers checked -----
@@ -472,6 +482,9 @@ impl Client {
                         started.elapsed().as_millis()
                     ));
                     let retry = match mode {
+                        // A request that could not be built (a scheme reqwest refuses)
+                        // fails the same way every time.
+                        _ if source.is_builder() => false,
                         Mode::Safe | Mode::Login => true,
                         Mode::Create => source.is_connect(),
                     };
@@ -510,7 +523,13 @@ impl Client {
                         return Ok(resp);
                     }
                     let retry_after = parse_retry_after(resp.headers().get("retry-after"));
-                    let text = resp.text().await.unwrap_or_default();
+                    // Only the start of an error body is read: it is for a message.
+                    let text = match read_body(resp, ERROR_LIMIT).await {
+                        Ok(bytes) | Err(BodyError::TooLarge(bytes)) => {
+                            String::from_utf8_lossy(&bytes).into_owned()
+                        }
+                        Err(BodyError::Broken(_)) => String::new(),
+                    };
                     let err = ApiError::Status {
                         what: what.to_string(),
                         status: status.as_u16(),
@@ -675,12 +694,48 @@ pub(crate) fn redact_url(url: &Url) -> String {
     shown.to_string()
 }
 
+/// The most of a 2xx answer held in memory: a page of 100 records is some 50 KB, so
+/// this leaves room to spare while a broken or hostile server cannot fill the memory.
+pub const ANSWER_LIMIT: usize = 8 * 1024 * 1024;
+/// The most of an error body read: it only makes a message.
+const ERROR_LIMIT: usize = 16 * 1024;
+
+enum BodyError {
+    /// The body passed the limit: what was read, up to the limit.
+    TooLarge(Vec<u8>),
+    Broken(reqwest::Error),
+}
+
+/// Reads a body chunk by chunk and stops at `limit` bytes, never trusting its size.
+async fn read_body(mut resp: Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|len| len > limit as u64) {
+        return Err(BodyError::TooLarge(Vec::new()));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Broken)? {
+        if bytes.len() + chunk.len() > limit {
+            bytes.extend_from_slice(&chunk[..limit - bytes.len()]);
+            return Err(BodyError::TooLarge(bytes));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// Reads a 2xx JSON body into `T`.
 async fn decode<T: DeserializeOwned>(what: &str, resp: Response) -> Result<T, ApiError> {
-    let bytes = resp.bytes().await.map_err(|e| ApiError::Decode {
-        what: what.to_string(),
-        detail: format!("the answer broke off: {e}"),
-    })?;
+    let bytes = read_body(resp, ANSWER_LIMIT)
+        .await
+        .map_err(|e| ApiError::Decode {
+            what: what.to_string(),
+            detail: match e {
+                BodyError::TooLarge(_) => format!(
+                    "the answer is larger than the {} MiB limit",
+                    ANSWER_LIMIT / (1024 * 1024)
+                ),
+                BodyError::Broken(e) => format!("the answer broke off: {e}"),
+            },
+        })?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
         what: what.to_string(),
         detail: e.to_string(),

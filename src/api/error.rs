@@ -46,6 +46,9 @@ pub enum ApiError {
 }
 
 fn describe_transport(source: &reqwest::Error, url: &str, timeout: &Option<Duration>) -> String {
+    if source.is_builder() {
+        return format!("cannot send a request to `{url}`: {}", innermost(source));
+    }
     match Failure::of(source) {
         Failure::Timeout => match timeout {
             Some(t) => format!("no answer from `{url}` within the {}s timeout", t.as_secs()),
@@ -76,13 +79,13 @@ fn host(url: &str) -> String {
         .unwrap_or_else(|| url.to_string())
 }
 
-/// The last cause's text, with what io::Error keeps inside it: rustls's reason.
+/// The deepest cause's text ("URL scheme is not allowed", rustls's reason).
 fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = err;
-    while let Some(next) = last.source() {
-        last = next;
+    let mut e = err;
+    while let Some(next) = e.source() {
+        e = next;
     }
-    last.to_string()
+    e.to_string()
 }
 
 /// An S3 error: the XML `<Error>` body, or the status alone.
@@ -233,6 +236,8 @@ impl ApiError {
                  log in as a user with `cubeblob login --login NAME`"
                     .into(),
             ),
+            // A request that could not be built says nothing about the server.
+            ApiError::Transport { source, .. } if source.is_builder() => None,
             ApiError::Transport { source, url, .. } => Some(match Failure::of(source) {
                 Failure::Timeout => "raise the limit with `--timeout SECS`".into(),
                 Failure::Resolve => format!(
@@ -381,6 +386,28 @@ mod tests {
             // Whatever the server sends, the user is told something, unless it sent nothing.
             proptest::prop_assert_eq!(error_messages(&body).is_empty(), body.trim().is_empty());
         }
+    }
+
+    #[tokio::test]
+    async fn a_refused_scheme_says_so_without_blaming_the_server() {
+        let source = reqwest::Client::new()
+            .get("file:///etc/passwd")
+            .send()
+            .await
+            .unwrap_err();
+        let err = ApiError::Transport {
+            what: "download".into(),
+            url: "file:///etc/passwd".into(),
+            timeout: None,
+            source,
+        };
+        assert!(
+            err.to_string().contains(
+                "cannot send a request to `file:///etc/passwd`: URL scheme is not allowed"
+            ),
+            "{err}"
+        );
+        assert_eq!(err.hint(), None);
     }
 
     #[test]

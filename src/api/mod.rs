@@ -3,6 +3,7 @@
 
 mod client;
 mod error;
+pub mod listing;
 mod models;
 pub mod retry;
 

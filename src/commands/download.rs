@@ -124,6 +124,9 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
         match result {
             Ok(_) if stdout_failed.is_some() => {}
             Ok(done) => {
+                if let Some(note) = &done.note {
+                    renderer.suspend(|| ctx.out.warn(&format!("download `{blob_ref}`: {note}")));
+                }
                 stdout_failed = renderer
                     .suspend(|| print(&ctx.out, &blob, &target, &done))
                     .err()

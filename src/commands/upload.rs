@@ -1,7 +1,9 @@
-//! `cubeblob upload FILE... | -`: every input checked before any request, then the
-//! uploads run a few at a time with progress, each result printed as it lands.
+//! `cubeblob upload FILE... | -`: folders and patterns expanded into files and names
+//! (`plan::walk`), every input checked before any request (two inputs for one name
+//! refuse the whole run), then the uploads run a few at a time with progress, each
+//! result printed as it lands.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use futures_util::StreamExt;
@@ -12,9 +14,11 @@ use super::Context;
 use crate::api::{check_content_type, has_control, ApiError, BLOB_NAME_CHARS};
 use crate::cli::UploadArgs;
 use crate::exit::{Exit, InputError, Interrupted};
+use crate::manifest::{self, Manifest};
 use crate::output::progress::Renderer;
 use crate::output::sanitize::escape_for_terminal;
 use crate::output::{human, Batch, BlobRecord, Out};
+use crate::plan::walk::{self, Excludes, WalkOptions};
 use crate::transfer::source::{self, is_stdin, Source};
 use crate::transfer::{upload, InterruptWatch, UploadRequest};
 
@@ -40,12 +44,44 @@ struct Ready {
 
 pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     check_options(&args)?;
-    let mut batch = Batch::new(args.files.len(), &ctx.out);
+    let opts = WalkOptions {
+        recursive: args.recursive,
+        excludes: Excludes::new(&args.exclude)?,
+        prefix: args.prefix.clone().unwrap_or_default(),
+    };
+    let (stdin, paths): (Vec<PathBuf>, Vec<PathBuf>) =
+        args.files.iter().cloned().partition(|p| is_stdin(p));
+    let walked = walk::expand(&paths, &opts)?;
+    if args.name.is_some() && walked.found.len() + stdin.len() > 1 {
+        return Err(InputError::Invalid(format!(
+            "`--name` names a single file, and these inputs hold {}; drop `--name`",
+            walked.found.len() + stdin.len()
+        ))
+        .into());
+    }
+    if let Some(collision) = walk::collisions(&walked.found) {
+        return Err(collision.into());
+    }
+    let inputs = walked.found.len() + walked.refused.len() + stdin.len();
+    let mut batch = Batch::new(inputs, &ctx.out);
+    for message in walked.refused {
+        batch.fail(InputError::Invalid(message).into());
+    }
     let mut ready = Vec::new();
-    for path in &args.files {
-        match prepare(path, &args).await {
+    let found = stdin.into_iter().map(|p| (p, String::new(), None)).chain(
+        walked
+            .found
+            .into_iter()
+            .map(|f| (f.path, f.name, f.problem)),
+    );
+    for (path, name, problem) in found {
+        let prepared = match problem {
+            Some(problem) => Err(InputError::Invalid(problem).into()),
+            None => prepare(&path, args.name.clone().unwrap_or(name), &args).await,
+        };
+        match prepared {
             Ok(r) => ready.push(r),
-            Err(err) => batch.fail(err.context(format!("upload `{}`", shown(path)))),
+            Err(err) => batch.fail(err.context(format!("upload `{}`", shown(&path)))),
         }
     }
     if ready.is_empty() {
@@ -63,6 +99,8 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     // A closed stdout (`| head -1`) stops the result lines, not the uploads: returning
     // at once would drop the uploads in flight with their records half-made.
     let mut stdout_failed = None;
+    let want_md5 = args.manifest.is_some();
+    let mut manifest = Manifest::new(client.base_url().to_string());
     let mut results = futures_util::stream::iter(ready)
         .map(|ready| {
             let (client, renderer, cancel, gone) = (
@@ -79,6 +117,17 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
                 if result.as_ref().is_err_and(is_unauthorized) {
                     gone.cancel();
                 }
+                let result = match result {
+                    Ok(blob) if want_md5 => match source::md5_of(&ready.req.path).await {
+                        Ok(md5) => Ok((blob, Some(md5))),
+                        Err(err) => Err(err.context(format!(
+                            "uploaded as blob {}, but the manifest cannot have it",
+                            blob.id
+                        ))),
+                    },
+                    Ok(blob) => Ok((blob, None)),
+                    Err(err) => Err(err),
+                };
                 (ready, result)
             })
         })
@@ -86,9 +135,16 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     while let Some(joined) = results.next().await {
         let (ready, result) = joined.context("an upload task failed")?;
         match result {
-            Ok(_) if stdout_failed.is_some() => {}
-            Ok(blob) => {
+            Ok((blob, md5)) => {
                 let record = BlobRecord::from(&blob).with_public_url(&client);
+                if let Some(md5) = md5 {
+                    manifest
+                        .blobs
+                        .insert(blob.name.clone(), entry(&record, md5, &ready));
+                }
+                if stdout_failed.is_some() {
+                    continue;
+                }
                 stdout_failed = renderer
                     .suspend(|| print(&ctx.out, record, &ready.file))
                     .err();
@@ -101,6 +157,9 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
         }
     }
     renderer.finish();
+    if let Some(path) = &args.manifest {
+        write_manifest(ctx, &mut manifest, path, inputs)?;
+    }
     if watch.is_interrupted() {
         return Err(Interrupted.into());
     }
@@ -114,6 +173,41 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
         .into());
     }
     batch.finish_after_output(stdout_failed)
+}
+
+/// The manifest's entry for an uploaded file.
+fn entry(record: &BlobRecord, md5: String, ready: &Ready) -> manifest::Entry {
+    let mtime = std::fs::metadata(&ready.req.path)
+        .and_then(|m| m.modified())
+        .ok()
+        .filter(|_| !is_stdin(Path::new(&ready.file)))
+        .map(manifest::mtime_text);
+    manifest::Entry {
+        id: record.id,
+        uid: record.uid.clone(),
+        size: record.size.unwrap_or(0),
+        md5,
+        content_type: record.content_type.clone(),
+        public: record.public,
+        public_url: record.public_url.clone(),
+        file: Some(ready.file.clone()),
+        mtime,
+    }
+}
+
+/// Writes what succeeded, and says so when that is not everything.
+fn write_manifest(ctx: &Context, manifest: &mut Manifest, path: &Path, total: usize) -> Result<()> {
+    let written = manifest.blobs.len();
+    manifest.complete = written == total;
+    manifest.write(path)?;
+    if !manifest.complete {
+        ctx.out.warn(&format!(
+            "the manifest `{}` holds the {written} of {total} files that were uploaded; \
+             the others are not in it",
+            escape_for_terminal(&path.display().to_string())
+        ));
+    }
+    Ok(())
 }
 
 /// A file whose upload never started, because the session had ended.
@@ -153,22 +247,10 @@ fn check_options(args: &UploadArgs) -> Result<(), InputError> {
 }
 
 /// The checks every input passes before any request: the file (see
-/// `transfer::source`), and a name and content type the service takes.
-async fn prepare(path: &Path, args: &UploadArgs) -> Result<Ready> {
+/// `transfer::source`), and a name (from `--name`, or from its path, see
+/// `plan::walk`) and content type the service takes.
+async fn prepare(path: &Path, name: String, args: &UploadArgs) -> Result<Ready> {
     let source = source::open(path, args.max_size).await?;
-    let name = match &args.name {
-        Some(name) => name.clone(),
-        None => path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-            .ok_or_else(|| {
-                invalid(format!(
-                    "`{}` has no usable file name\nhint: name the blob with `--name NAME`",
-                    path.display()
-                ))
-            })?,
-    };
     if !BLOB_NAME_CHARS.contains(&name.chars().count()) {
         return Err(invalid(format!(
             "the blob name `{}` has {} characters; the service takes 1 to 100\nhint: choose \

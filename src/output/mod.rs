@@ -9,6 +9,7 @@ pub mod filename;
 pub mod human;
 pub mod progress;
 pub mod sanitize;
+pub mod sync;
 
 pub use account::SessionRecord;
 pub use batch::Batch;

@@ -2,7 +2,7 @@
 //! host with no credential, into `TARGET.part`, resumed with `Range` after a broken
 //! connection, checked for size and MD5, and only then renamed into place.
 
-use std::ffi::OsString;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +15,8 @@ use url::Url;
 
 use super::events::{Events, FileEvents};
 use super::sink::Sink;
+pub use super::staging::part_path;
+use super::staging::{bad_part_path, Staging};
 use super::storage::{back_off, etag_md5, header_text, log_answer, storage_error, transport_error};
 use crate::api::retry::parse_retry_after;
 use crate::api::{ApiError, Blob, Client};
@@ -47,13 +49,8 @@ pub struct Downloaded {
     pub md5: String,
     /// Whether storage gave an MD5 ETag that the bytes matched.
     pub md5_verified: bool,
-}
-
-/// `TARGET.part`: beside the target, so the final rename stays on one file system.
-pub fn part_path(target: &Path) -> PathBuf {
-    let mut name: OsString = target.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    target.with_file_name(name)
+    /// Something the user should know although it worked out (a damaged `.part`).
+    pub note: Option<String>,
 }
 
 /// The refusal to replace an existing file, for callers to check before any request.
@@ -103,7 +100,9 @@ pub async fn download(
                 r = fetch(client, &url, blob.size, &mut sink, &*file_events) => r,
             };
             match fetched {
-                Ok(etag) => verify(sink, etag, blob.size).await,
+                Ok(etag) => verify(sink, etag, blob.size)
+                    .await
+                    .and_then(|v| v.map(|(done, _)| done).map_err(Mismatch::into_error)),
                 Err(e) => Err(e),
             }
         }
@@ -127,45 +126,84 @@ async fn to_file(
     events: &dyn FileEvents,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Downloaded> {
-    let part = part_path(path);
-    let open = if options.resume {
-        Sink::resume(&part).await
-    } else {
-        Sink::create(&part).await
-    };
-    let mut sink = open.with_context(|| format!("cannot write `{}`", part.display()))?;
+    if !options.resume {
+        let (file, staging) = Staging::fresh(path)?;
+        let done = fetch_into(client, url, blob, Sink::create(file), events, cancel).await;
+        // On failure the fresh file goes with `staging`.
+        let (done, _file) = done?.map_err(Mismatch::into_error)?;
+        staging.place(path, options.force)?;
+        return Ok(done);
+    }
+    let (file, staging) = Staging::part(path, false)?;
+    let part = staging.path().to_path_buf();
+    let mut sink = Sink::resume(file)
+        .await
+        .with_context(|| format!("cannot read `{}`", part.display()))?;
     if !sink.is_empty() && blob.size.is_some_and(|size| sink.len() >= size) {
         // Nothing left to ask for, or more than the blob holds: either way the part
         // cannot be trusted to be this blob's, so start over.
         sink.restart().await?;
     }
-    events.rewound(sink.len());
+    let resumed_from = sink.len();
+    events.rewound(resumed_from);
+    // `_lock` holds the `.part` (and its lock) until it is in place.
+    let (done, _lock) = match fetch_into(client, url, blob, sink, events, cancel).await? {
+        Ok(done) => done,
+        Err(mismatch) if resumed_from > 0 => {
+            // The bytes storage sent now match its MD5 only if the ones kept from
+            // before do: the `.part` was damaged here, or is another file's. Keep it
+            // aside, and fetch the whole blob into a new `.part`.
+            let bad = bad_part_path(path);
+            std::fs::rename(&part, &bad).with_context(|| {
+                format!("cannot move `{}` to `{}`", part.display(), bad.display())
+            })?;
+            let (file, staging) = Staging::part(path, true)?;
+            events.rewound(0);
+            let (mut done, lock) =
+                fetch_into(client, url, blob, Sink::create(file), events, cancel)
+                    .await?
+                    .map_err(Mismatch::into_error)?;
+            staging.place(path, options.force)?;
+            drop(lock);
+            done.note = Some(format!(
+                "`{}` did not match the blob ({}): it was damaged or belongs to another \
+                 file; kept it as `{}` and downloaded the blob again from the start",
+                part.display(),
+                mismatch.detail(),
+                bad.display()
+            ));
+            return Ok(done);
+        }
+        Err(mismatch) => return Err(mismatch.into_error()),
+    };
+    staging.place(path, options.force)?;
+    Ok(done)
+}
+
+/// Fetches into `sink` and checks what arrived; an MD5 mismatch is given apart, for
+/// the caller to judge whose fault it is.
+async fn fetch_into(
+    client: &Client,
+    url: &Url,
+    blob: &Blob,
+    mut sink: Sink,
+    events: &dyn FileEvents,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Result<(Downloaded, Option<File>), Mismatch>> {
     let fetched = tokio::select! {
         biased;
         _ = cancel.cancelled() => Err(Interrupted.into()),
         r = fetch(client, url, blob.size, &mut sink, events) => r,
     };
-    let result = match fetched {
-        Ok(etag) => match verify(sink, etag, blob.size).await {
-            Ok(done) => place(&part, path, options.force).map(|()| done),
-            Err(e) => {
-                // Bytes known to be wrong are no use to a resume either.
-                let _ = std::fs::remove_file(&part);
-                return Err(e);
-            }
-        },
+    match fetched {
+        Ok(etag) => verify(sink, etag, blob.size).await,
         Err(e) => {
-            if options.resume {
-                // Keep every byte that arrived for the next `--continue`.
-                let _ = sink.flush().await;
-            }
+            // Keep every byte that arrived, for the next `--continue` (a fresh file is
+            // removed anyway).
+            let _ = sink.flush().await;
             Err(e)
         }
-    };
-    if result.is_err() && !options.resume {
-        let _ = std::fs::remove_file(&part);
     }
-    result
 }
 
 /// The GET, resumed with `Range` from the bytes already held after a broken
@@ -179,6 +217,9 @@ async fn fetch(
 ) -> anyhow::Result<Option<String>> {
     let mut attempt = 0;
     let mut etag: Option<String> = None;
+    // The furthest the file has got: only bytes past it are progress. A host that
+    // answers a resume from byte 0 and breaks off again does not earn fresh retries.
+    let mut furthest = sink.len();
     loop {
         let offset = sink.len();
         let mut req = client.http().get(url.clone());
@@ -200,13 +241,13 @@ async fn fetch(
                     continue;
                 }
                 etag = this_etag;
-                let before = sink.len();
                 match receive(resp, url, client.timeout(), offset, size, sink, events).await {
                     Ok(()) => return Ok(etag),
                     Err(Receive::Fatal(e)) => return Err(e),
                     Err(Receive::Broken(e)) => {
-                        if sink.len() > before {
+                        if sink.len() > furthest {
                             // A flaky link that moves forward keeps its retries.
+                            furthest = sink.len();
                             attempt = 0;
                         }
                         (e, None)
@@ -301,6 +342,15 @@ async fn receive(
             skip -= n;
             let _ = chunk.split_to(n as usize);
         }
+        // Checked before the write: a host that sends on and on past the record's size
+        // is cut off at once, not after it has filled the disk.
+        if let Some(size) = size {
+            if sink.len() + chunk.len() as u64 > size {
+                return Err(fatal(format!(
+                    "storage sent more than the {size} bytes the blob record says it has"
+                )));
+            }
+        }
         sink.write(&chunk).await.map_err(local)?;
         events.advanced(chunk.len() as u64);
     }
@@ -313,10 +363,40 @@ fn range_start(content_range: &str) -> Option<u64> {
     rest.split('-').next()?.trim().parse().ok()
 }
 
-/// Size and checksum, after every byte is written.
-async fn verify(sink: Sink, etag: Option<String>, size: Option<u64>) -> anyhow::Result<Downloaded> {
+/// The bytes do not have the MD5 that storage gave.
+struct Mismatch {
+    md5: String,
+    expected: String,
+}
+
+impl Mismatch {
+    fn detail(&self) -> String {
+        format!(
+            "the bytes have MD5 `{}` but storage says `{}`",
+            self.md5, self.expected
+        )
+    }
+
+    fn into_error(self) -> anyhow::Error {
+        ApiError::Decode {
+            what: FETCHING.into(),
+            detail: self.detail(),
+        }
+        .into()
+    }
+}
+
+/// Size and checksum, after every byte is written. The MD5 is the one of the bytes
+/// as they were written, and the file they went to is one nobody else writes (our
+/// own exclusive file, or the locked `.part`); its length on disk is checked as well.
+async fn verify(
+    sink: Sink,
+    etag: Option<String>,
+    size: Option<u64>,
+) -> anyhow::Result<Result<(Downloaded, Option<File>), Mismatch>> {
     let bytes = sink.len();
-    let md5 = hex::encode(sink.finish().await.context("writing failed")?);
+    let (md5, file) = sink.finish().await.context("writing failed")?;
+    let md5 = hex::encode(md5);
     let wrong = |detail: String| ApiError::Decode {
         what: FETCHING.into(),
         detail,
@@ -326,45 +406,35 @@ async fn verify(sink: Sink, etag: Option<String>, size: Option<u64>) -> anyhow::
             return Err(wrong(format!("got {bytes} bytes, the blob has {size}")).into());
         }
     }
-    let expected = etag.as_deref().and_then(etag_md5);
-    if let Some(expected) = &expected {
-        if *expected != md5 {
-            return Err(wrong(format!(
-                "the bytes have MD5 `{md5}` but storage says `{expected}`"
-            ))
-            .into());
+    if let Some(file) = &file {
+        let on_disk = file.metadata().context("writing failed")?.len();
+        if on_disk != bytes {
+            return Err(anyhow::anyhow!(
+                "the file being written holds {on_disk} bytes, not the {bytes} written: \
+                 something else changed it"
+            ));
         }
     }
-    Ok(Downloaded {
-        bytes,
-        md5,
-        md5_verified: expected.is_some(),
-    })
-}
-
-/// The verified part becomes the target.
-fn place(part: &Path, target: &Path, force: bool) -> anyhow::Result<()> {
-    // Checked again: the file may have appeared while the bytes were on their way.
-    if !force && target.exists() {
-        let _ = std::fs::remove_file(part);
-        return Err(refuse_existing(target).into());
+    let expected = etag.as_deref().and_then(etag_md5);
+    if let Some(expected) = expected.clone() {
+        if expected != md5 {
+            return Ok(Err(Mismatch { md5, expected }));
+        }
     }
-    std::fs::rename(part, target)
-        .with_context(|| format!("cannot move `{}` to `{}`", part.display(), target.display()))
+    Ok(Ok((
+        Downloaded {
+            bytes,
+            md5,
+            md5_verified: expected.is_some(),
+            note: None,
+        },
+        file,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_part_file_sits_beside_the_target() {
-        assert_eq!(
-            part_path(Path::new("dir/a.bin")),
-            PathBuf::from("dir/a.bin.part")
-        );
-        assert_eq!(part_path(Path::new("a")), PathBuf::from("a.part"));
-    }
 
     #[test]
     fn reads_content_range() {

@@ -3,6 +3,7 @@
 //! events. They print nothing; the commands render what they report.
 
 pub mod download;
+pub mod etag;
 pub mod events;
 pub mod form;
 mod interrupt;
@@ -10,6 +11,7 @@ pub mod multipart;
 mod replace;
 mod sink;
 pub mod source;
+mod staging;
 mod storage;
 pub mod upload;
 

@@ -1,9 +1,8 @@
 //! Where downloaded bytes go: a `.part` file (resumable, restartable) or stdout, written
 //! in bounded chunks on the blocking pool with the MD5 computed on the way.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::Path;
 
 use bytes::BytesMut;
 use md5::{Digest, Md5};
@@ -51,32 +50,17 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// A new, empty `.part` file (any old one is truncated).
-    pub async fn create(path: &Path) -> io::Result<Sink> {
-        let path = path.to_path_buf();
-        let file = blocking(move || {
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(path)
-        })
-        .await?;
-        Ok(Sink::new(Output::File(file), Md5::new(), 0))
+    /// A new, empty file, opened by the caller (see `staging`).
+    pub fn create(file: File) -> Sink {
+        Sink::new(Output::File(file), Md5::new(), 0)
     }
 
     /// An existing `.part` file to append to; its bytes are hashed first, since the MD5
     /// check at the end covers the whole file.
-    pub async fn resume(path: &Path) -> io::Result<Sink> {
-        let path = path.to_path_buf();
+    pub async fn resume(file: File) -> io::Result<Sink> {
         let (file, md5, len) = blocking(move || {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(path)?;
+            let mut file = file;
+            file.seek(SeekFrom::Start(0))?;
             let mut md5 = Md5::new();
             let mut buf = vec![0u8; FLUSH_AT];
             let mut len = 0u64;
@@ -191,17 +175,22 @@ impl Sink {
         Ok(())
     }
 
-    /// Writes what is waiting and gives the MD5 of everything. No fsync: like curl,
+    /// Writes what is waiting and gives the MD5 of everything, with the file (to check
+    /// its length on disk and to keep its lock until it is in place). No fsync: like curl,
     /// wget or `aws s3 cp`, the rename after verification is what keeps a half file
     /// from ever carrying the target's name; durability is the file system's business,
     /// and an fsync per file would cost a batch of downloads dearly.
-    pub async fn finish(mut self) -> io::Result<[u8; 16]> {
+    pub async fn finish(mut self) -> io::Result<([u8; 16], Option<File>)> {
         self.flush().await?;
         let parts = self.parts.take().ok_or_else(abandoned)?;
         blocking(move || {
             let Parts { mut out, md5 } = parts;
             out.flush()?;
-            Ok(md5.finalize().into())
+            let file = match out {
+                Output::File(f) => Some(f),
+                Output::Stdout(_) => None,
+            };
+            Ok((md5.finalize().into(), file))
         })
         .await
     }
@@ -237,30 +226,40 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::OpenOptions;
 
     #[tokio::test]
     async fn resumes_restarts_and_hashes_everything() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.part");
         let data: Vec<u8> = (0..FLUSH_AT * 3 + 5).map(|i| (i % 253) as u8).collect();
-        let mut sink = Sink::create(&path).await.unwrap();
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .unwrap()
+        };
+        let mut sink = Sink::create(open());
         sink.write(&data[..1000]).await.unwrap();
         sink.flush().await.unwrap();
         drop(sink);
-        let mut sink = Sink::resume(&path).await.unwrap();
+        let mut sink = Sink::resume(open()).await.unwrap();
         assert_eq!(sink.len(), 1000);
         for chunk in data[1000..].chunks(10_000) {
             sink.write(chunk).await.unwrap();
         }
         assert_eq!(sink.len(), data.len() as u64);
-        let md5 = sink.finish().await.unwrap();
+        let (md5, _) = sink.finish().await.unwrap();
         assert_eq!(md5, <[u8; 16]>::from(Md5::digest(&data)));
         assert_eq!(std::fs::read(&path).unwrap(), data);
 
-        let mut sink = Sink::resume(&path).await.unwrap();
+        let mut sink = Sink::resume(open()).await.unwrap();
         sink.restart().await.unwrap();
         sink.write(b"abc").await.unwrap();
-        let md5 = sink.finish().await.unwrap();
+        let (md5, _) = sink.finish().await.unwrap();
         assert_eq!(md5, <[u8; 16]>::from(Md5::digest(b"abc")));
         assert_eq!(std::fs::read(&path).unwrap(), b"abc");
     }

@@ -112,3 +112,18 @@ fn io_reason(e: &std::io::Error) -> String {
         _ => e.to_string(),
     }
 }
+
+/// The MD5 of a local file, lowercase hex, read on the blocking pool.
+pub async fn md5_of(path: &Path) -> Result<String> {
+    use md5::{Digest, Md5};
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || -> Result<String> {
+        let mut file = std::fs::File::open(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let mut md5 = Md5::new();
+        std::io::copy(&mut file, &mut md5)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        Ok(hex::encode(md5.finalize()))
+    })
+    .await?
+}

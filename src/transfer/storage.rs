@@ -155,7 +155,9 @@ pub async fn back_off(
 ) -> Result<(), ApiError> {
     let retryable = match &err {
         ApiError::Storage { error, .. } => retryable_status(error.status),
-        ApiError::Transport { source, .. } => worth_retrying(source),
+        // A request that cannot be built (a scheme reqwest refuses) never will be,
+        // nor will a name that does not resolve or a failed TLS handshake succeed.
+        ApiError::Transport { source, .. } => !source.is_builder() && worth_retrying(source),
         _ => true,
     };
     let policy = client.retry_policy();

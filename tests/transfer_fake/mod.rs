@@ -3,6 +3,8 @@
 //! misbehave on cue (5xx, an expired policy, a connection cut halfway).
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -69,6 +71,10 @@ pub struct FakeState {
     pub cuts: Mutex<VecDeque<usize>>,
     /// Read storage POST bodies slowly: this long a pause per 64 KiB.
     pub slow_post: Mutex<Option<std::time::Duration>>,
+    /// How the hostile routes (`hostile.rs`) misbehave.
+    pub hostile: Mutex<hostile::Plan>,
+    /// Body bytes the hostile routes handed to the connection.
+    pub served: AtomicU64,
     next_id: AtomicU64,
     storage_url: Mutex<String>,
 }
@@ -102,7 +108,7 @@ impl FakeCube {
                 let api = tokio::net::TcpListener::from_std(api).unwrap();
                 let storage = tokio::net::TcpListener::from_std(storage).unwrap();
                 let api_app = Router::new()
-                    .route("/blobs", post(create))
+                    .route("/blobs", post(create).get(hostile::list))
                     .route("/blobs/{key}", get(blob).delete(delete))
                     .route("/blobs/{key}/complete", put(complete))
                     .route("/blobs/{key}/download", get(redirect))
@@ -249,6 +255,9 @@ async fn blob(
     headers: HeaderMap,
 ) -> Response {
     record(&s, "api", &method, &uri, &headers, vec![], 0);
+    if let Some(resp) = hostile::info(&s, &key) {
+        return resp;
+    }
     match find(&s, &key) {
         Some(b) => axum::Json(blob_json(&b, None)).into_response(),
         None => not_found(),
@@ -306,6 +315,10 @@ async fn redirect(
 ) -> Response {
     record(&s, "api", &method, &uri, &headers, vec![], 0);
     match find(&s, &key).filter(|b| b.complete) {
+        Some(_) if s.hostile.lock().unwrap().redirect_to.is_some() => {
+            let location = s.hostile.lock().unwrap().redirect_to.clone().unwrap();
+            (StatusCode::MOVED_PERMANENTLY, [("location", location)]).into_response()
+        }
         Some(b) => {
             let location = format!(
                 "{}/bucket/{}?X-Amz-Signature=sig",
@@ -469,6 +482,9 @@ async fn storage_get(
     let Some(data) = find(&s, &key).and_then(|b| b.data) else {
         return s3_error(404, "NoSuchKey", "The specified key does not exist.");
     };
+    if let Some(resp) = hostile::storage_get(&s, &data, &headers).await {
+        return resp;
+    }
     let etag = format!("\"{}\"", hex::encode(Md5::digest(&data)));
     let start = headers
         .get("range")
