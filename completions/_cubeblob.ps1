@@ -243,8 +243,8 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             break
         }
         'cubeblob;download' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Target: a file for one blob, a folder for many, `-` for stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Target: a file for one blob, a folder for many, `-` for stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many blobs to download at once')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'How many blobs to download at once')
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
@@ -253,7 +253,7 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace existing files')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace existing files (and drop an interrupted download''s `.part`); with `-o -`, print bytes that are not text to a terminal')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Resume a partial download from its .part file')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Resume a partial download from its .part file')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
@@ -268,8 +268,8 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             break
         }
         'cubeblob;get' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Target: a file for one blob, a folder for many, `-` for stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Target: a file for one blob, a folder for many, `-` for stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many blobs to download at once')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'How many blobs to download at once')
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
@@ -278,7 +278,7 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace existing files')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace existing files (and drop an interrupted download''s `.part`); with `-o -`, print bytes that are not text to a terminal')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Resume a partial download from its .part file')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Resume a partial download from its .part file')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')

@@ -231,8 +231,8 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'cubeblob;download'= {
-            cand -o 'Target: a file for one blob, a folder for many, `-` for stdout'
-            cand --output 'Target: a file for one blob, a folder for many, `-` for stdout'
+            cand -o 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout'
+            cand --output 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout'
             cand -j 'How many blobs to download at once'
             cand --jobs 'How many blobs to download at once'
             cand --api-url 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)'
@@ -241,7 +241,7 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --color 'When to use colour (NO_COLOR is honoured too)'
             cand --timeout 'Seconds to wait for a server to answer before giving up on a request'
             cand --retries 'How many times to retry a safe request after a connection error, 5xx or 429'
-            cand --force 'Replace existing files'
+            cand --force 'Replace existing files (and drop an interrupted download''s `.part`); with `-o -`, print bytes that are not text to a terminal'
             cand -c 'Resume a partial download from its .part file'
             cand --continue 'Resume a partial download from its .part file'
             cand --local 'Run against an embedded local server (data under the user''s data folder); no account needed'
@@ -255,8 +255,8 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'cubeblob;get'= {
-            cand -o 'Target: a file for one blob, a folder for many, `-` for stdout'
-            cand --output 'Target: a file for one blob, a folder for many, `-` for stdout'
+            cand -o 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout'
+            cand --output 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout'
             cand -j 'How many blobs to download at once'
             cand --jobs 'How many blobs to download at once'
             cand --api-url 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)'
@@ -265,7 +265,7 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --color 'When to use colour (NO_COLOR is honoured too)'
             cand --timeout 'Seconds to wait for a server to answer before giving up on a request'
             cand --retries 'How many times to retry a safe request after a connection error, 5xx or 429'
-            cand --force 'Replace existing files'
+            cand --force 'Replace existing files (and drop an interrupted download''s `.part`); with `-o -`, print bytes that are not text to a terminal'
             cand -c 'Resume a partial download from its .part file'
             cand --continue 'Resume a partial download from its .part file'
             cand --local 'Run against an embedded local server (data under the user''s data folder); no account needed'

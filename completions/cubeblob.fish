@@ -232,7 +232,7 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -s q -l quiet -d '
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s o -l output -d 'Target: a file for one blob, a folder for many, `-` for stdout' -r -F
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s o -l output -d 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s j -l jobs -d 'How many blobs to download at once' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l profile -d 'Profile in the config file to read and store the token in' -r
@@ -245,7 +245,7 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l force -d 'Replace existing files'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l force -d 'Replace existing files (and drop an interrupted download\'s `.part`); with `-o -`, print bytes that are not text to a terminal'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s c -l continue -d 'Resume a partial download from its .part file'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
@@ -253,7 +253,7 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s q -l quie
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s o -l output -d 'Target: a file for one blob, a folder for many, `-` for stdout' -r -F
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s o -l output -d 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s j -l jobs -d 'How many blobs to download at once' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l profile -d 'Profile in the config file to read and store the token in' -r
@@ -266,7 +266,7 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l force -d 'Replace existing files'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l force -d 'Replace existing files (and drop an interrupted download\'s `.part`); with `-o -`, print bytes that are not text to a terminal'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s c -l continue -d 'Resume a partial download from its .part file'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'

@@ -446,11 +446,13 @@ pub struct DownloadArgs {
     #[arg(required = true, value_name = "ID|UID")]
     pub blobs: Vec<String>,
 
-    /// Target: a file for one blob, a folder for many, `-` for stdout
+    /// Target: a file for one blob, a folder (an existing one, or ending in `/`) for
+    /// many, `-` for stdout
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
-    /// Replace existing files
+    /// Replace existing files (and drop an interrupted download's `.part`); with
+    /// `-o -`, print bytes that are not text to a terminal
     #[arg(long)]
     pub force: bool,
 

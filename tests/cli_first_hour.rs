@@ -399,3 +399,69 @@ fn urls_printed_under_local_come_with_their_caveat() {
     let out = local(&["rename", &id, "kitten.txt"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains(caveat));
 }
+
+#[test]
+fn output_naming_a_file_is_refused_for_several_blobs() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let api = cli_support::Api::login(&server, ALICE);
+    let (a, b) = (
+        api.blob("a.txt", b"a", false).id.to_string(),
+        api.blob("b.txt", b"b", false).id.to_string(),
+    );
+    let dir = tempfile::TempDir::new().unwrap();
+    let single = dir.path().join("single.txt");
+    let out = cubeblob(config.path(), &server.url)
+        .args(["download", &a, &b, "-o"])
+        .arg(&single)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("names one file, but 2 blobs"), "{stderr}");
+    assert!(!single.exists(), "no folder named single.txt");
+    // Ending in `/` says folder: made, and both land in it.
+    let folder = format!("{}/", dir.path().join("both").display());
+    cubeblob(config.path(), &server.url)
+        .args(["download", &a, &b, "-o", &folder])
+        .assert()
+        .success();
+    assert!(dir.path().join("both/a.txt").is_file());
+    assert!(dir.path().join("both/b.txt").is_file());
+}
+
+#[test]
+fn a_plain_download_keeps_an_interrupted_part_and_says_how_to_resume() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let api = cli_support::Api::login(&server, ALICE);
+    let id = api.blob("big.bin", b"0123456789", false).id.to_string();
+    let dir = tempfile::TempDir::new().unwrap();
+    let target = dir.path().join("big.bin");
+    let part = dir.path().join("big.bin.part");
+    std::fs::write(&part, b"01234").unwrap();
+    let out = cubeblob(config.path(), &server.url)
+        .args(["download", &id, "-o"])
+        .arg(&target)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("is kept"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("hint: `cubeblob download -c {id}`")),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&part).unwrap(),
+        b"01234",
+        "the .part is untouched"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"0123456789");
+
+    std::fs::remove_file(&target).unwrap();
+    cubeblob(config.path(), &server.url)
+        .args(["download", &id, "--force", "-o"])
+        .arg(&target)
+        .assert()
+        .success();
+    assert!(!part.exists(), "--force drops it");
+}

@@ -162,8 +162,8 @@ fn a_missing_blob_is_reported_and_the_others_still_come() {
     let out_dir = dir.path().join("out");
 
     let out = cubeblob(config.path(), &server.url)
-        .args(["download", "-o"])
-        .arg(&out_dir)
+        // A folder for several blobs ends with `/` (or exists).
+        .args(["download", "-o", &format!("{}/", out_dir.display())])
         .args([id.as_str(), "999999"])
         .assert()
         .code(1);

@@ -1,8 +1,8 @@
-//! Progress on a terminal (issue 16, points 4 and 5), seen through a real pseudo-
+//! What a terminal is shown (issue 16, points 4, 5 and 6), through a real pseudo-
 //! terminal: `script` (util-linux) runs the command on one and records what it drew.
-//! The server delays every `complete` (the fault plan), so that the files are still
-//! going when their bytes are all sent; the tests look at what was drawn, never at
-//! how long it took.
+//! For progress, the server delays every `complete` (the fault plan), so that the
+//! files are still going when their bytes are all sent; the tests look at what was
+//! drawn, never at how long it took.
 
 mod common;
 
@@ -15,6 +15,13 @@ use tempfile::TempDir;
 /// Runs `cubeblob ARGS` on a terminal of `rows` rows; what the terminal was shown,
 /// escape sequences taken out.
 fn on_a_terminal(config: &Path, url: &str, rows: u16, args: &str) -> String {
+    let (shown, ok) = run_on_a_terminal(config, url, rows, args);
+    assert!(ok, "{shown}");
+    shown
+}
+
+/// `on_a_terminal`, with whether the command succeeded (`script -e` passes its code on).
+fn run_on_a_terminal(config: &Path, url: &str, rows: u16, args: &str) -> (String, bool) {
     let command = format!("stty rows {rows} cols 120; {} {args}", bin().display());
     let mut script = Command::new("script");
     for (key, _) in std::env::vars() {
@@ -29,8 +36,7 @@ fn on_a_terminal(config: &Path, url: &str, rows: u16, args: &str) -> String {
         .output()
         .expect("`script` (util-linux) runs the command on a terminal");
     let shown = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{shown}");
-    strip_escapes(&shown)
+    (strip_escapes(&shown), out.status.success())
 }
 
 /// The text without CSI sequences (`ESC [ … letter`), carriage returns as newlines.
@@ -131,4 +137,55 @@ fn file_bars_stay_within_a_screenful_with_the_total_visible() {
     assert!(with_bars >= 1, "{shown}");
     assert!(shown.contains("total 6/6"), "{shown}");
     assert!(shown.contains("uploaded 6 of 6 files"), "{shown}");
+}
+
+#[test]
+fn binary_to_a_terminal_is_refused_unless_forced() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let dir = TempDir::new().unwrap();
+    let bin_file = dir.path().join("noise.bin");
+    std::fs::write(&bin_file, b"\x1b]0;owned\x07\x00\x01binary").unwrap();
+    let text_file = dir.path().join("notes.txt");
+    std::fs::write(&text_file, "plain words\n").unwrap();
+    let upload = |file: &Path| -> String {
+        let out = common::cubeblob(config.path(), &server.url)
+            .arg("upload")
+            .arg(file)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout)
+            .split('\t')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (binary, text) = (upload(&bin_file), upload(&text_file));
+
+    let (shown, ok) = run_on_a_terminal(
+        config.path(),
+        &server.url,
+        24,
+        &format!("download {binary} -o -"),
+    );
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("would garble the terminal"), "{shown}");
+    assert!(!shown.contains("binary"), "no byte of it shown: {shown}");
+    let shown = on_a_terminal(
+        config.path(),
+        &server.url,
+        24,
+        &format!("download {binary} -o - --force"),
+    );
+    assert!(shown.contains("binary"), "{shown}");
+    let shown = on_a_terminal(
+        config.path(),
+        &server.url,
+        24,
+        &format!("download {text} -o -"),
+    );
+    assert!(
+        shown.contains("plain words"),
+        "text needs no --force: {shown}"
+    );
 }
