@@ -19,11 +19,17 @@ _cubeblob() {
             cubeblob,completions)
                 cmd="cubeblob__subcmd__completions"
                 ;;
+            cubeblob,delete)
+                cmd="cubeblob__subcmd__rm"
+                ;;
             cubeblob,download)
                 cmd="cubeblob__subcmd__download"
                 ;;
             cubeblob,edit)
                 cmd="cubeblob__subcmd__edit"
+                ;;
+            cubeblob,get)
+                cmd="cubeblob__subcmd__download"
                 ;;
             cubeblob,help)
                 cmd="cubeblob__subcmd__help"
@@ -39,6 +45,15 @@ _cubeblob() {
                 ;;
             cubeblob,logout)
                 cmd="cubeblob__subcmd__logout"
+                ;;
+            cubeblob,ls)
+                cmd="cubeblob__subcmd__list"
+                ;;
+            cubeblob,mv)
+                cmd="cubeblob__subcmd__rename"
+                ;;
+            cubeblob,put)
+                cmd="cubeblob__subcmd__upload"
                 ;;
             cubeblob,rename)
                 cmd="cubeblob__subcmd__rename"
@@ -113,7 +128,7 @@ _cubeblob() {
 
     case "${cmd}" in
         cubeblob)
-            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help --version login logout whoami upload info list download rename edit replace rm sync completions serve help"
+            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help --version login logout whoami upload put info list ls download get rename mv edit replace rm delete sync completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -143,10 +158,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -155,7 +166,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__completions)
-            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help bash elvish fish powershell zsh"
+            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,10 +196,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -197,7 +204,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__download)
-            opts="-o -c -j -q -v -h --output --force --continue --jobs --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-o -c -j -q -v -h --output --force --continue --jobs --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,10 +250,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -255,7 +258,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__edit)
-            opts="-q -v -h --name --content-type --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --name --content-type --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -290,10 +293,6 @@ _cubeblob() {
                     return 0
                     ;;
                 --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -529,7 +528,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__info)
-            opts="-q -v -h --url --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --url --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -559,10 +558,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -571,7 +566,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__list)
-            opts="-q -v -h --page --per-page --all --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --page --per-page --all --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -609,10 +604,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -621,7 +612,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__login)
-            opts="-q -v -h --app-id --auth-key --login --email --password-stdin --password --token-stdin --auth-secret --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --app-id --auth-key --login --email --password-stdin --token-stdin --auth-secret --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -643,10 +634,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --password)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --api-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -668,10 +655,6 @@ _cubeblob() {
                     return 0
                     ;;
                 --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -683,7 +666,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__logout)
-            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -710,10 +693,6 @@ _cubeblob() {
                     return 0
                     ;;
                 --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -725,7 +704,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__rename)
-            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -755,10 +734,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -767,7 +742,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__replace)
-            opts="-q -v -h --name --content-type --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --name --content-type --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -809,10 +784,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -821,7 +792,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__rm)
-            opts="-q -v -h --dry-run --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --dry-run --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -851,10 +822,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -863,7 +830,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__serve)
-            opts="-q -v -h --listen --s3-listen --data --user --users-file --app-id --auth-key --auth-secret --token-ttl --form-ttl --max-size --s3-endpoint --s3-bucket --s3-access-key --s3-secret-key --s3-region --public-url --idle-timeout --max-connections --s3-tamper --faults --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --listen --s3-listen --data --user --users-file --app-id --auth-key --auth-secret --token-ttl --form-ttl --max-size --s3-endpoint --s3-bucket --s3-access-key --s3-secret-key --s3-region --public-url --idle-timeout --max-connections --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -945,14 +912,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --s3-tamper)
-                    COMPREPLY=($(compgen -W "content-type extra-field expired" -- "${cur}"))
-                    return 0
-                    ;;
-                --faults)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --api-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -977,10 +936,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -989,7 +944,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__sync)
-            opts="-j -q -v -h --prefix --delete --yes --dry-run --manifest --exclude --public --private --jobs --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-j -q -v -h --prefix --delete --yes --dry-run --manifest --exclude --public --private --jobs --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1039,10 +994,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1051,7 +1002,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__upload)
-            opts="-r -j -q -v -h --recursive --exclude --prefix --manifest --name --content-type --public --private --jobs --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-r -j -q -v -h --recursive --exclude --prefix --manifest --name --content-type --public --private --jobs --max-size --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1113,10 +1064,6 @@ _cubeblob() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1125,7 +1072,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__whoami)
-            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1152,10 +1099,6 @@ _cubeblob() {
                     return 0
                     ;;
                 --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

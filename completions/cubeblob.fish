@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_cubeblob_global_optspecs
-    string join \n api-url= profile= local json q/quiet progress= color= timeout= retries= allow-insecure-http v/verbose token= h/help V/version
+    string join \n api-url= profile= local json q/quiet progress= color= timeout= retries= allow-insecure-http v/verbose h/help V/version
 end
 
 function __fish_cubeblob_needs_command
@@ -35,7 +35,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_needs_command" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -s q -l quiet -d 'Print nothing but results and errors'
@@ -47,22 +46,26 @@ complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "login" -d 'Create
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "put" -d 'Upload files (create the blob, send it to storage, declare it complete)'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "list" -d 'List your blobs: one page, or every page with --all'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "ls" -d 'List your blobs: one page, or every page with --all'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "get" -d 'Download blobs by id or uid to a file, a folder or stdout'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "mv" -d 'Rename a blob (the short form of `edit --name`)'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete blobs by id or uid'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "delete" -d 'Delete blobs by id or uid'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l app-id -d 'Application id from the ConnectyCube admin panel' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l auth-key -d 'Application auth key' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l login -d 'User login' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l app-id -d 'Application id from the ConnectyCube admin panel (default: the profile\'s)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l auth-key -d 'Application auth key (default: the profile\'s)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l login -d 'User login (default: the profile\'s)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l email -d 'User email (instead of a login)' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l password -d 'Refused: passwords come from a prompt, stdin or CUBEBLOB_PASSWORD' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -74,7 +77,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l password-stdin -d 'Read the password from the first line of stdin (without it: CUBEBLOB_PASSWORD, else a prompt on a terminal)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l token-stdin -d 'Store an existing token read from stdin instead of creating a session'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand login" -l auth-secret -d 'Sign the session request with the application\'s auth secret (legacy signature), read from CUBEBLOB_AUTH_SECRET'
@@ -95,7 +97,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand logout" -s q -l quiet -d 'Print nothing but results and errors'
@@ -113,7 +114,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand whoami" -s q -l quiet -d 'Print nothing but results and errors'
@@ -138,7 +138,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s r -l recursive -d 'Upload the files under each folder given; a file\'s name is its path below the folder'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l public -d 'Make the blobs public: anyone with the URL can download them'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l private -d 'Make the blobs private (the default)'
@@ -148,6 +147,33 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s q -l quiet 
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand upload" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l exclude -d 'Leave out files and folders that match (repeatable): `*.map` matches names, `js/*.map` paths below the folder given' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l prefix -d 'Put this before every blob name (`site/` gives `site/js/app.js`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l manifest -d 'Write where every file went (name → id, uid, size, md5, ...) to this JSON file' -r -F
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l name -d 'Blob name (only with a single file; default: the file\'s name)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l content-type -d 'Content type (default: guessed from the name, else application/octet-stream)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -s j -l jobs -d 'How many files to upload at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l max-size -d 'Largest file to accept, in bytes' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -s r -l recursive -d 'Upload the files under each folder given; a file\'s name is its path below the folder'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l public -d 'Make the blobs public: anyone with the URL can download them'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l private -d 'Make the blobs private (the default)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand put" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -159,7 +185,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l url -d 'Add a presigned download URL'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
@@ -180,7 +205,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l all -d 'Every page, in order'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
@@ -188,7 +212,27 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s q -l quiet -d
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s o -l output -d 'Target: a file for one blob, a folder for many, `-` for stdout' -r -F
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l page -d 'Page to show, from 1' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l per-page -d 'Blobs per page, 1 to 100' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l all -d 'Every page, in order'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s o -l output -d 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s j -l jobs -d 'How many blobs to download at once' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l profile -d 'Profile in the config file to read and store the token in' -r
@@ -201,8 +245,7 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l force -d 'Replace existing files'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l force -d 'Replace existing files (and drop an interrupted download\'s `.part`); with `-o -`, print bytes that are not text to a terminal'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s c -l continue -d 'Resume a partial download from its .part file'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
@@ -210,6 +253,27 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s q -l quie
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s o -l output -d 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout' -r -F
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s j -l jobs -d 'How many blobs to download at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l force -d 'Replace existing files (and drop an interrupted download\'s `.part`); with `-o -`, print bytes that are not text to a terminal'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s c -l continue -d 'Resume a partial download from its .part file'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -221,13 +285,29 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rename" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand mv" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l name -d 'The new name, 1 to 100 characters' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l content-type -d 'The new content type' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
@@ -241,7 +321,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand edit" -s q -l quiet -d 'Print nothing but results and errors'
@@ -262,7 +341,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -s q -l quiet -d 'Print nothing but results and errors'
@@ -280,7 +358,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l dry-run -d 'Show what would be deleted, delete nothing'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
@@ -288,6 +365,24 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s q -l quiet -d '
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l dry-run -d 'Show what would be deleted, delete nothing'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l prefix -d 'Only blobs whose names start with this; put before every file\'s name' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l manifest -d 'Write where every file is (name → id, uid, size, md5, ...) to this JSON file; an existing one spares re-reading unchanged files' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l exclude -d 'Leave out files and folders that match (repeatable), as for `upload`' -r
@@ -303,7 +398,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l delete -d 'Delete blobs under the prefix that have no file (without --prefix: every blob of yours not in DIR, so it asks, or needs --yes)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l yes -d 'Do not ask before `--delete` without `--prefix`'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l dry-run -d 'Print the plan (upload, replace, delete, skip) and send no write request'
@@ -326,14 +420,13 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l listen -d 'Address to listen on; port 0 picks a free one' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l listen -d 'Address to listen on (a bare port means loopback); port 0 picks a free one' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-listen -d 'Serve the S3 endpoints on a second address (default: the same as --listen)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l data -d 'Folder for the database and file contents (default: under the user\'s data folder)' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l user -d 'A user to accept, LOGIN:PASSWORD (repeatable); with none, a demo user is created. Other users of the machine can read this in the process list: prefer --users-file' -r
@@ -352,10 +445,6 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-region -d
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l public-url -d 'The address clients reach the server by, e.g. https://files.example.com behind a proxy: upload forms and download URLs name it (default: the --listen address, loopback for a wildcard one), whatever Host header a request carries' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no request head for SECS seconds (idle keep-alive connections included)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l max-connections -d 'Open connections at most (default: half the open-file limit, less a reserve); more wait to be accepted' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-tamper -d 'Test aid: spoil every upload form handed out, so that storage refuses it' -r -f -a "content-type\t'A Content-Type other than the signed one'
-extra-field\t'A field the policy does not cover'
-expired\t'A policy that has already expired'"
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l faults -d 'Test aid: a JSON fault plan that makes chosen requests fail on purpose (error statuses, cut connections, delays) and can log every request' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -367,7 +456,6 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s q -l quiet -d 'Print nothing but results and errors'

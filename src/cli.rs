@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::builder::TypedValueParser;
+use clap::builder::{BoolishValueParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -17,9 +17,20 @@ Environment: CUBEBLOB_TOKEN overrides the stored token. CUBEBLOB_APP_ID, CUBEBLO
 CUBEBLOB_LOGIN (or CUBEBLOB_EMAIL), CUBEBLOB_PASSWORD and CUBEBLOB_AUTH_SECRET let any \
 command create its own session (for CI) and re-create it when it expires.";
 
+/// `--version`: the package version, the commit it was built from (`unknown` outside
+/// a git checkout, a source tarball say) and the target triple (see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("CUBEBLOB_COMMIT"),
+    " ",
+    env!("CUBEBLOB_TARGET"),
+    ")"
+);
+
 /// cubeblob: upload, inspect, list, download, edit, replace and delete ConnectyCube blobs.
 #[derive(Debug, Parser)]
-#[command(name = "cubeblob", version, about, after_long_help = AFTER_HELP)]
+#[command(name = "cubeblob", version = VERSION, about, after_long_help = AFTER_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -28,7 +39,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Under their own heading, after the command's own options: they are the same for
+/// every command, and mixed in they hid what the command takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Base URL of the ConnectyCube API (enterprise hosts, or a local server)
     #[arg(long, global = true, env = "CUBEBLOB_API_URL", value_name = "URL")]
@@ -45,15 +59,15 @@ pub struct GlobalArgs {
     pub profile: String,
 
     /// Run against an embedded local server (data under the user's data folder); no account needed
-    #[arg(long, global = true, env = "CUBEBLOB_LOCAL")]
+    #[arg(long, global = true, env = "CUBEBLOB_LOCAL", value_parser = EnvBool)]
     pub local: bool,
 
     /// Print one JSON object per result line (JSON Lines) on stdout
-    #[arg(long, global = true, env = "CUBEBLOB_JSON")]
+    #[arg(long, global = true, env = "CUBEBLOB_JSON", value_parser = EnvBool)]
     pub json: bool,
 
     /// Print nothing but results and errors
-    #[arg(short, long, global = true, env = "CUBEBLOB_QUIET")]
+    #[arg(short, long, global = true, env = "CUBEBLOB_QUIET", value_parser = EnvBool)]
     pub quiet: bool,
 
     /// How to show transfer progress on stderr
@@ -80,11 +94,11 @@ pub struct GlobalArgs {
     pub retries: u32,
 
     /// Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)
-    #[arg(long, global = true, env = "CUBEBLOB_ALLOW_INSECURE_HTTP")]
+    #[arg(long, global = true, env = "CUBEBLOB_ALLOW_INSECURE_HTTP", value_parser = EnvBool)]
     pub allow_insecure_http: bool,
 
     /// Log each request and its answer on stderr (tokens and passwords redacted)
-    #[arg(short, long, global = true, env = "CUBEBLOB_VERBOSE")]
+    #[arg(short, long, global = true, env = "CUBEBLOB_VERBOSE", value_parser = EnvBool)]
     pub verbose: bool,
 
     /// Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line
@@ -119,6 +133,28 @@ impl TypedValueParser for RefuseSecret {
     }
 }
 
+/// The parser of an on/off option that has a variable: clap's boolish values
+/// (`1/0`, `true/false`, `yes/no`, `on/off`), as CI systems set them, and an empty
+/// variable as off, like every other `CUBEBLOB_*` variable set but empty.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvBool;
+
+impl TypedValueParser for EnvBool {
+    type Value = bool;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<bool, clap::Error> {
+        if value.is_empty() {
+            return Ok(false);
+        }
+        BoolishValueParser::new().parse_ref(cmd, arg, value)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProgressMode {
     /// Bars on a terminal, plain lines otherwise
@@ -144,8 +180,12 @@ pub enum ColorMode {
 pub enum Command {
     /// Create a session and store its token in the profile
     #[command(after_long_help = "\
+With no options, it makes a new session for the profile's application and user (after
+the token expired, say), asking only for the password.
+
 Examples:
   cubeblob login --app-id 123 --auth-key AbCd --login alice        (asks for the password)
+  cubeblob login                                                   (the profile's again)
   printf '%s' \"$PASS\" | cubeblob login --app-id 123 --auth-key AbCd --email a@b.c --password-stdin
   printf '%s' \"$TOKEN\" | cubeblob login --token-stdin")]
     Login(LoginArgs),
@@ -163,6 +203,7 @@ Examples:
     Whoami,
 
     /// Upload files (create the blob, send it to storage, declare it complete)
+    #[command(visible_alias = "put")]
     #[command(after_long_help = "\
 Examples:
   cubeblob upload cat.jpg
@@ -182,6 +223,7 @@ Examples:
     Info(InfoArgs),
 
     /// List your blobs: one page, or every page with --all
+    #[command(visible_alias = "ls")]
     #[command(after_long_help = "\
 Examples:
   cubeblob list
@@ -191,6 +233,7 @@ Examples:
     List(ListArgs),
 
     /// Download blobs by id or uid to a file, a folder or stdout
+    #[command(visible_alias = "get")]
     #[command(after_long_help = "\
 Examples:
   cubeblob download 46919
@@ -201,6 +244,7 @@ Examples:
     Download(DownloadArgs),
 
     /// Rename a blob (the short form of `edit --name`)
+    #[command(visible_alias = "mv")]
     #[command(after_long_help = "Examples:\n  cubeblob rename 46919 kitten.jpg")]
     Rename(RenameArgs),
 
@@ -229,6 +273,7 @@ Examples:
     Replace(ReplaceArgs),
 
     /// Delete blobs by id or uid
+    #[command(visible_alias = "delete")]
     #[command(after_long_help = "\
 Examples:
   cubeblob rm 46919
@@ -273,28 +318,26 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// Application id from the ConnectyCube admin panel
-    #[arg(
-        long,
-        env = "CUBEBLOB_APP_ID",
-        value_name = "ID",
-        required_unless_present = "token_stdin"
-    )]
+    /// Application id from the ConnectyCube admin panel (default: the profile's)
+    #[arg(long, env = "CUBEBLOB_APP_ID", value_name = "ID")]
     pub app_id: Option<u64>,
 
-    /// Application auth key
+    /// Application auth key (default: the profile's)
     #[arg(
         long,
         env = "CUBEBLOB_AUTH_KEY",
         value_name = "KEY",
-        hide_env_values = true,
-        required_unless_present = "token_stdin"
+        hide_env_values = true
     )]
     pub auth_key: Option<String>,
 
-    /// User login
-    #[arg(long, env = "CUBEBLOB_LOGIN", conflicts_with = "email", value_name = "LOGIN",
-          required_unless_present_any = ["email", "token_stdin"])]
+    /// User login (default: the profile's)
+    #[arg(
+        long,
+        env = "CUBEBLOB_LOGIN",
+        conflicts_with = "email",
+        value_name = "LOGIN"
+    )]
     pub login: Option<String>,
 
     /// User email (instead of a login)
@@ -403,11 +446,13 @@ pub struct DownloadArgs {
     #[arg(required = true, value_name = "ID|UID")]
     pub blobs: Vec<String>,
 
-    /// Target: a file for one blob, a folder for many, `-` for stdout
+    /// Target: a file for one blob, a folder (an existing one, or ending in `/`) for
+    /// many, `-` for stdout
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
-    /// Replace existing files
+    /// Replace existing files (and drop an interrupted download's `.part`); with
+    /// `-o -`, print bytes that are not text to a terminal
     #[arg(long)]
     pub force: bool,
 
@@ -537,12 +582,13 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free one
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    /// Address to listen on (a bare port means loopback); port 0 picks a free one
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR",
+          value_parser = parse_listen)]
     pub listen: SocketAddr,
 
     /// Serve the S3 endpoints on a second address (default: the same as --listen)
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     pub s3_listen: Option<SocketAddr>,
 
     /// Folder for the database and file contents (default: under the user's data folder)
@@ -656,6 +702,19 @@ pub struct ServeArgs {
     pub faults: Option<PathBuf>,
 }
 
+/// `HOST:PORT`, or a bare port for loopback: `--listen 8081` is what people type, and
+/// loopback is the safe reading of it (`0.0.0.0:8081` exposes the server on purpose).
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        format!(
+            "`{text}` is not an address: give HOST:PORT (`127.0.0.1:8080`, `[::1]:8080`) or a port"
+        )
+    })
+}
+
 /// How `serve --s3-tamper` spoils upload forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormTamper {
@@ -675,5 +734,17 @@ mod tests {
     #[test]
     fn the_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_bare_port_listens_on_loopback() {
+        assert_eq!(parse_listen("8081").unwrap().to_string(), "127.0.0.1:8081");
+        assert_eq!(
+            parse_listen("0.0.0.0:80").unwrap().to_string(),
+            "0.0.0.0:80"
+        );
+        assert_eq!(parse_listen("[::1]:0").unwrap().to_string(), "[::1]:0");
+        assert!(parse_listen("localhost").is_err());
+        assert!(parse_listen("70000").is_err());
     }
 }

@@ -37,6 +37,18 @@ pub struct Profile {
     pub login: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_id: Option<u64>,
+    /// The application auth key the session was made with: with `app_id` and
+    /// `login` (or `email`), what a plain `cubeblob login` needs to make a new one
+    /// when the token expires, asking only for the password.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_secret"
+    )]
+    pub auth_key: Option<Secret>,
+    /// The email the user logged in with, when it was an email rather than a login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// The file's contents.
@@ -174,7 +186,8 @@ fn check_private(_path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The one place the token is written out in full: into the private config file.
+/// The one place the token (and the auth key) is written out in full: into the
+/// private config file.
 fn expose_secret<S: Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
     match secret {
         Some(secret) => s.serialize_str(secret.expose()),
@@ -194,6 +207,8 @@ mod tests {
             user_id: Some(81),
             login: Some("alice".into()),
             app_id: Some(1),
+            auth_key: Some(Secret::new("local-auth-key")),
+            email: None,
         }
     }
 

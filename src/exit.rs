@@ -73,6 +73,9 @@ pub enum InputError {
     /// Something asked for that does not exist locally: exit 5.
     #[error("{0}")]
     NotFound(String),
+    /// Options that cannot work together or are missing, found after parsing: exit 2.
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl InputError {
@@ -81,6 +84,7 @@ impl InputError {
             InputError::Invalid(_) => Exit::Invalid,
             InputError::Auth(_) => Exit::Auth,
             InputError::NotFound(_) => Exit::NotFound,
+            InputError::Usage(_) => Exit::Usage,
         }
     }
 }

@@ -220,7 +220,10 @@ fn whoami_without_a_login_exits_4_before_any_request() {
         stderr.contains("not logged in to `http://127.0.0.1:9/` (profile `default`)"),
         "{stderr}"
     );
-    assert!(stderr.contains("hint: run `cubeblob login`"), "{stderr}");
+    assert!(
+        stderr.contains("hint: log in with `cubeblob login --app-id ID --auth-key KEY"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -141,7 +141,7 @@ fn a_terminal_shows_hostile_names_escaped() {
     // `script` gives the command a terminal for stdout and stderr, and records what
     // it was shown; the progress lines name each file too.
     let command = format!(
-        "{} --color never --progress plain download -o {} {}",
+        "{} --color never --progress plain download -o {}/ {}",
         bin().display(),
         dir.path().join("out").display(),
         ids.join(" ")

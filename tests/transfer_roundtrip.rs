@@ -157,8 +157,13 @@ fn two_hundred_files_with_sixteen_jobs_all_arrive_exact() {
     let ids: Vec<String> = lines.iter().map(|l| l["id"].to_string()).collect();
     let down = dir.path().join("down");
     cubeblob(config.path(), &server.url)
-        .args(["download", "-j", "16", "-o"])
-        .arg(&down)
+        .args([
+            "download",
+            "-j",
+            "16",
+            "-o",
+            &format!("{}/", down.display()),
+        ])
         .args(&ids)
         .assert()
         .success();

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::error::{error_messages, ApiError};
 use super::models::{Blob, BlobChanges, BlobEnvelope, BlobPage, BlobRef, Session, SessionEnvelope};
-use super::retry::{is_refused, parse_retry_after, retryable_status, RetryPolicy};
+use super::retry::{is_refused, parse_retry_after, retryable_status, worth_retrying, RetryPolicy};
 use crate::exit::InputError;
 use crate::secret::Secret;
 
@@ -491,7 +491,9 @@ impl Client {
                     // Nothing listens there: one more try covers a server restarting,
                     // and a server that is not running is reported at once, not after
                     // every backoff of `--retries`.
-                    let retries_left = retries_left && !(is_refused(&source) && attempt >= 1);
+                    let retries_left = retries_left
+                        && worth_retrying(&source)
+                        && !(is_refused(&source) && attempt >= 1);
                     if retry && retries_left {
                         tokio::time::sleep(self.inner.retry.delay(attempt, None)).await;
                         attempt += 1;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::retry::Failure;
 use crate::exit::Exit;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +16,9 @@ pub enum ApiError {
         messages: Vec<String>,
         retry_after: Option<Duration>,
     },
-    /// The request never got an answer (connection refused, reset, timed out).
+    /// The request never got an answer (name not resolved, connection refused, TLS
+    /// failed, reset, timed out). Its text says which, with the deepest cause; the
+    /// causes in between are reqwest's and hyper's words for the same thing.
     #[error("{what} failed: {}", describe_transport(.source, .url, .timeout))]
     Transport {
         what: String,
@@ -43,21 +46,40 @@ pub enum ApiError {
 }
 
 fn describe_transport(source: &reqwest::Error, url: &str, timeout: &Option<Duration>) -> String {
-    if source.is_timeout() {
-        match timeout {
+    if source.is_builder() {
+        return format!("cannot send a request to `{url}`: {}", innermost(source));
+    }
+    match Failure::of(source) {
+        Failure::Timeout => match timeout {
             Some(t) => format!("no answer from `{url}` within the {}s timeout", t.as_secs()),
             None => format!("no answer from `{url}` in time"),
+        },
+        Failure::Resolve => format!(
+            "cannot resolve the host name `{}` of `{url}` ({})",
+            host(url),
+            innermost(source)
+        ),
+        Failure::Refused => format!("cannot connect to `{url}`: connection refused"),
+        Failure::Tls => format!(
+            "the TLS handshake with `{url}` failed: {}",
+            innermost(source)
+        ),
+        Failure::Other if source.is_connect() => {
+            format!("cannot connect to `{url}`: {}", innermost(source))
         }
-    } else if source.is_builder() {
-        format!("cannot send a request to `{url}`: {}", innermost(source))
-    } else if source.is_connect() {
-        format!("cannot connect to `{url}`")
-    } else {
-        format!("connection to `{url}` broke")
+        Failure::Other => format!("connection to `{url}` broke: {}", innermost(source)),
     }
 }
 
-/// The deepest cause's text ("URL scheme is not allowed").
+/// The host of a URL as shown in messages (the URL itself if it has none).
+fn host(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// The deepest cause's text ("URL scheme is not allowed", rustls's reason).
 fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     let mut e = err;
     while let Some(next) = e.source() {
@@ -194,7 +216,13 @@ impl ApiError {
     /// What the user can do about it, where we know.
     pub fn hint(&self) -> Option<String> {
         match self {
-            ApiError::Status { status: 401, .. } | ApiError::NotLoggedIn(_) => Some(
+            ApiError::Status { status: 401, .. } => Some(
+                "run `cubeblob login`: with no options it makes a new session for the \
+                 profile, asking only for the password (in CI, set CUBEBLOB_APP_ID, \
+                 CUBEBLOB_AUTH_KEY, CUBEBLOB_LOGIN and CUBEBLOB_PASSWORD)"
+                    .into(),
+            ),
+            ApiError::NotLoggedIn(_) => Some(
                 "run `cubeblob login`, or set CUBEBLOB_APP_ID, CUBEBLOB_AUTH_KEY, \
                  CUBEBLOB_LOGIN and CUBEBLOB_PASSWORD"
                     .into(),
@@ -208,16 +236,29 @@ impl ApiError {
                  log in as a user with `cubeblob login --login NAME`"
                     .into(),
             ),
-            ApiError::Transport { source, .. } if source.is_timeout() => {
-                Some("raise the limit with `--timeout SECS`".into())
-            }
+            // A request that could not be built says nothing about the server.
+            ApiError::Transport { source, .. } if source.is_builder() => None,
+            ApiError::Transport { source, url, .. } => Some(match Failure::of(source) {
+                Failure::Timeout => "raise the limit with `--timeout SECS`".into(),
+                Failure::Resolve => format!(
+                    "check the host name (in `--api-url`, CUBEBLOB_API_URL or the profile), \
+                     and that this machine has a network and DNS; `{}` was not retried",
+                    host(url)
+                ),
+                Failure::Refused => {
+                    format!("check that the server at `{url}` is running, or pass `--api-url`")
+                }
+                Failure::Tls => "the address may not speak https (a local `cubeblob serve` \
+                                 is http://), or its certificate is not trusted"
+                    .into(),
+                Failure::Other => format!(
+                    "check the network and that the server at `{url}` is reachable, or pass \
+                     `--api-url`"
+                ),
+            }),
             ApiError::Stalled { .. } => Some(
                 "the link may be down or very slow; raise the limit with `--timeout SECS`".into(),
             ),
-            // Only a failure to connect says anything about the server running.
-            ApiError::Transport { url, source, .. } if source.is_connect() => Some(format!(
-                "check that the server at `{url}` is running and reachable, or pass `--api-url`"
-            )),
             _ => None,
         }
     }

@@ -10,8 +10,8 @@ pub mod retry;
 pub use client::{Client, ClientConfig, LoginName, SessionCredentials};
 pub use error::{xml_element, ApiError, StorageError};
 pub use models::{
-    check_blob_name, check_content_type, Blob, BlobChanges, BlobObjectAccess, BlobPage, BlobRef,
-    Session, User, BLOB_NAME_CHARS,
+    check_blob_name, check_content_type, has_control, Blob, BlobChanges, BlobObjectAccess,
+    BlobPage, BlobRef, Session, User, BLOB_NAME_CHARS,
 };
 
 /// The `CB-SDK` header value we send: polite, not required.

@@ -218,7 +218,19 @@ pub fn check_blob_name(name: &str) -> Result<(), InputError> {
             BLOB_NAME_CHARS.end()
         )));
     }
+    if has_control(name) {
+        return Err(InputError::Invalid(format!(
+            "the new name `{}` has a control character; a blob name is one line of text",
+            name.escape_debug()
+        )));
+    }
     Ok(())
+}
+
+/// A tab, a newline or another control character: a name with one would break the
+/// tab-separated output that scripts read, one record a line.
+pub fn has_control(name: &str) -> bool {
+    name.chars().any(char::is_control)
 }
 
 /// A content type worth sending: `type/subtype`, at most 255 bytes, no control
@@ -261,7 +273,10 @@ impl BlobRef {
         }
         if t.bytes().all(|b| b.is_ascii_digit()) && t.len() < 32 {
             return match t.parse::<u64>() {
-                Ok(0) | Err(_) => Err(bad()),
+                Ok(0) => Err(InputError::Invalid(
+                    "`0` is not a blob id: ids start at 1".into(),
+                )),
+                Err(_) => Err(bad()),
                 Ok(id) => Ok(BlobRef::Id(id)),
             };
         }
@@ -369,6 +384,8 @@ mod tests {
         assert!(check_blob_name("a").is_ok());
         assert!(check_blob_name(&"é".repeat(100)).is_ok());
         assert!(check_blob_name(&"a".repeat(101)).is_err());
+        assert!(check_blob_name("a\tb").is_err());
+        assert!(check_blob_name("a\nb").is_err());
         assert!(check_content_type("image/png").is_ok());
         assert!(check_content_type("text/plain; charset=utf-8").is_ok());
         assert!(check_content_type("png").is_err());

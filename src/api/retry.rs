@@ -43,19 +43,63 @@ pub fn retryable_status(status: u16) -> bool {
     status == 429 || ((500..600).contains(&status) && status != 507)
 }
 
+/// Why a request got no answer: each calls for its own words, hint and retry rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The host name does not resolve: a typo or no network; retrying changes nothing.
+    Resolve,
+    /// Nothing listens at the address: a server that is not running.
+    Refused,
+    /// No answer in time.
+    Timeout,
+    /// The TLS handshake failed: not https at that address, or an untrusted certificate.
+    Tls,
+    /// Another connection failure, or a connection that broke.
+    Other,
+}
+
+impl Failure {
+    /// Reads the error chain. hyper-util names a resolver failure `dns error`; rustls
+    /// errors reach us as `InvalidData` I/O errors of the connect step (io::Error
+    /// hides its inner error from `source()`, hence `get_ref`).
+    pub fn of(err: &reqwest::Error) -> Failure {
+        if err.is_timeout() {
+            return Failure::Timeout;
+        }
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(e) = cause {
+            if e.to_string() == "dns error" {
+                return Failure::Resolve;
+            }
+            let mut io = e.downcast_ref::<std::io::Error>();
+            while let Some(inner) = io {
+                match inner.kind() {
+                    std::io::ErrorKind::ConnectionRefused => return Failure::Refused,
+                    std::io::ErrorKind::InvalidData if err.is_connect() => return Failure::Tls,
+                    std::io::ErrorKind::TimedOut => return Failure::Timeout,
+                    _ => {}
+                }
+                io = inner
+                    .get_ref()
+                    .and_then(|i| (i as &(dyn std::error::Error + 'static)).downcast_ref());
+            }
+            cause = e.source();
+        }
+        Failure::Other
+    }
+}
+
 /// Whether a request failed because nothing listens at the address: a server that
 /// is not running, which no amount of retrying brings back within a command's life.
 pub fn is_refused(err: &reqwest::Error) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cause {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return true;
-            }
-        }
-        cause = e.source();
-    }
-    false
+    Failure::of(err) == Failure::Refused
+}
+
+/// Whether a failure is worth another try at all: a name that does not resolve now
+/// will not in the second of a backoff (five tries of it were seconds of silence),
+/// nor will a server that does not speak TLS, or whose certificate is not trusted.
+pub fn worth_retrying(err: &reqwest::Error) -> bool {
+    !matches!(Failure::of(err), Failure::Resolve | Failure::Tls)
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare for APIs and ignored).
@@ -102,6 +146,37 @@ mod tests {
         assert!(is_refused(&err), "{err:?}");
         let err = client.get("http://[::1").send().await.unwrap_err();
         assert!(!is_refused(&err), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_name_under_invalid_fails_to_resolve_and_is_not_retried() {
+        // `.invalid` never resolves (RFC 6761): no network needed, none used.
+        let err = reqwest::Client::new()
+            .get("http://cubeblob-test.invalid/")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(Failure::of(&err), Failure::Resolve, "{err:?}");
+        assert!(!worth_retrying(&err));
+    }
+
+    #[tokio::test]
+    async fn https_to_a_plain_http_port_is_a_tls_failure() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            if let Ok((mut conn, _)) = listener.accept() {
+                let _ = conn.read(&mut [0u8; 512]);
+                let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        let err = reqwest::Client::new()
+            .get(format!("https://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(Failure::of(&err), Failure::Tls, "{err:?}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::output::progress::Renderer;
 use crate::output::sanitize::escape_for_terminal;
 use crate::output::{human, Batch, BlobRecord, Out};
 use crate::transfer::download::refuse_existing;
-use crate::transfer::{download, DownloadOptions, Downloaded, InterruptWatch, Target};
+use crate::transfer::{download, part_path, DownloadOptions, Downloaded, InterruptWatch, Target};
 
 /// One `--json` line: the blob record, where its bytes went, and their MD5.
 #[derive(Debug, Serialize)]
@@ -101,6 +101,15 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
                 );
                 continue;
             }
+            if !args.resume {
+                keep_part(&ctx.out, path, &blob_ref, args.force);
+            }
+        }
+        if matches!(target, Target::Stdout) && ctx.settings.stdout_tty && !args.force {
+            if let Some(err) = binary_to_terminal(&blob) {
+                batch.fail(anyhow::Error::new(err).context(format!("download `{blob_ref}`")));
+                continue;
+            }
         }
         work.push((blob_ref, blob, target));
     }
@@ -158,7 +167,19 @@ fn destination(args: &DownloadArgs) -> Result<Destination> {
     if output.is_dir() {
         return Ok(Destination::Folder(output.clone()));
     }
-    if says_folder || args.blobs.len() > 1 {
+    if !says_folder && args.blobs.len() > 1 {
+        // A name without `/` is a file: making a folder called `single.txt` for two
+        // blobs surprised everyone who tried.
+        return Err(InputError::Usage(format!(
+            "`-o {}` names one file, but {} blobs were given\nhint: for a folder, end it \
+             with `/` (`-o {}/`, made if missing), or download one blob at a time",
+            output.display(),
+            args.blobs.len(),
+            output.display()
+        ))
+        .into());
+    }
+    if says_folder {
         if output.exists() {
             return Err(InputError::Invalid(format!(
                 "`{}` is a file, but {} blobs need a folder",
@@ -181,6 +202,54 @@ fn destination(args: &DownloadArgs) -> Result<Destination> {
         }
     }
     Ok(Destination::File(output.clone()))
+}
+
+/// A plain download leaves an earlier run's `TARGET.part` alone (it writes a file of
+/// its own): says so, with how to resume from it; `--force` drops it.
+fn keep_part(out: &Out, target: &Path, blob_ref: &BlobRef, force: bool) {
+    let part = part_path(target);
+    let Ok(meta) = std::fs::symlink_metadata(&part) else {
+        return;
+    };
+    if force && meta.is_file() {
+        let _ = std::fs::remove_file(&part);
+        return;
+    }
+    out.warn(&format!(
+        "`{}` holds {} of an interrupted download; it is kept\nhint: `cubeblob download -c \
+         {blob_ref}` resumes from it; `--force` removes it",
+        escape_for_terminal(&part.display().to_string()),
+        human::size(meta.len())
+    ));
+}
+
+/// Bytes that are not text would garble a terminal (and may drive it): refused
+/// unless `--force`, as curl does. Judged by the content type, before any byte.
+fn binary_to_terminal(blob: &Blob) -> Option<InputError> {
+    let ct = blob
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let text = essence.starts_with("text/")
+        || essence.ends_with("+json")
+        || essence.ends_with("+xml")
+        || matches!(
+            essence.as_str(),
+            "application/json" | "application/xml" | "application/javascript" | "application/x-sh"
+        );
+    (!text).then(|| {
+        InputError::Usage(format!(
+            "`{}` is `{ct}`, which would garble the terminal\nhint: send it to a file \
+             (`-o FILE`) or a pipe (`-o - | less`), or pass `--force` to print it anyway",
+            escape_for_terminal(&blob.name)
+        ))
+    })
 }
 
 /// Each blob's record, in the order given, a few requests at a time.

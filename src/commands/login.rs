@@ -24,24 +24,32 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> Result<Exit> {
     }
     let mut config = ctx.load_config()?;
     let url = ctx.api_url(&config)?;
-    let (client, session, login) = if args.token_stdin {
+    let (client, session, login, creds) = if args.token_stdin {
         let token = read_stdin_line("token")?;
         let client = Client::new(ctx.client_config(url.clone()), Some(token), None)?;
         let session = client.session().await.map_err(refused)?;
-        (client, session, None)
+        (client, session, None, None)
     } else {
-        let creds = credentials(&args).await?;
+        let stored = config.profile(&ctx.settings.profile).cloned();
+        let creds = credentials(&args, stored.as_ref(), &ctx.settings.profile).await?;
         let given = creds.user.as_ref().map(|(name, _)| match name {
             LoginName::Login(l) | LoginName::Email(l) => l.clone(),
         });
         let client = Client::new(ctx.client_config(url.clone()), None, None)?;
         let session = client.create_session(&creds).await.map_err(refused)?;
-        (client, session, given)
+        (client, session, given, Some(creds))
     };
     let token = client
         .token()
         .context("the server answered without a token")?;
     let expires = client.token_expiry();
+    let email = match &creds {
+        Some(SessionCredentials {
+            user: Some((LoginName::Email(e), _)),
+            ..
+        }) => Some(e.clone()),
+        _ => None,
+    };
     let login = session
         .user
         .as_ref()
@@ -54,6 +62,8 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> Result<Exit> {
         user_id: user_id(&session),
         login: login.clone(),
         app_id: session.application_id,
+        auth_key: creds.as_ref().map(|c| c.auth_key.clone()),
+        email,
     };
     config.save()?;
 
@@ -90,15 +100,43 @@ fn user_id(session: &Session) -> Option<u64> {
         .or(session.user.as_ref().map(|u| u.id))
 }
 
-/// The session request from the flags, the environment and the password source.
-async fn credentials(args: &LoginArgs) -> Result<SessionCredentials> {
-    let missing = |what: &str| InputError::Invalid(format!("{what} is needed to log in"));
-    let app_id = args.app_id.ok_or_else(|| missing("--app-id"))?;
-    let auth_key = args.auth_key.clone().ok_or_else(|| missing("--auth-key"))?;
-    let name = match (&args.login, &args.email) {
-        (Some(l), _) => LoginName::Login(l.clone()),
-        (None, Some(e)) => LoginName::Email(e.clone()),
-        (None, None) => return Err(missing("--login or --email").into()),
+/// The session request from the flags (or the environment), else what the profile
+/// stored at its last login, and the password source.
+async fn credentials(
+    args: &LoginArgs,
+    stored: Option<&Profile>,
+    profile: &str,
+) -> Result<SessionCredentials> {
+    let missing = |what: &str| {
+        let stored = if stored.is_some() {
+            format!("profile `{profile}` stores none")
+        } else {
+            format!("there is no profile `{profile}` yet")
+        };
+        InputError::Usage(format!(
+            "{what} is needed to log in ({stored})\nhint: cubeblob login --app-id ID \
+             --auth-key KEY --login NAME"
+        ))
+    };
+    let app_id = args
+        .app_id
+        .or(stored.and_then(|p| p.app_id))
+        .ok_or_else(|| missing("--app-id"))?;
+    let auth_key = match (&args.auth_key, stored.and_then(|p| p.auth_key.as_ref())) {
+        (Some(key), _) => key.clone(),
+        (None, Some(key)) => key.expose().to_string(),
+        (None, None) => return Err(missing("--auth-key").into()),
+    };
+    let stored_name = stored.and_then(|p| match (&p.email, &p.login) {
+        (Some(e), _) => Some(LoginName::Email(e.clone())),
+        (None, Some(l)) => Some(LoginName::Login(l.clone())),
+        (None, None) => None,
+    });
+    let name = match (&args.login, &args.email, stored_name) {
+        (Some(l), _, _) => LoginName::Login(l.clone()),
+        (None, Some(e), _) => LoginName::Email(e.clone()),
+        (None, None, Some(name)) => name,
+        (None, None, None) => return Err(missing("--login or --email").into()),
     };
     let auth_secret = if args.auth_secret {
         Some(

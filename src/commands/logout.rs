@@ -19,6 +19,8 @@ struct LogoutRecord {
     session_destroyed: bool,
     /// The token was removed from the profile.
     token_forgotten: bool,
+    /// There was a token to end at all (false: nothing to do).
+    was_logged_in: bool,
 }
 
 pub async fn run(ctx: &Context) -> Result<Exit> {
@@ -36,9 +38,19 @@ pub async fn run(ctx: &Context) -> Result<Exit> {
     let mut tokens: Vec<Secret> = from_env.iter().chain(stored.iter()).cloned().collect();
     tokens.dedup();
     if tokens.is_empty() {
-        ctx.out.status(&format!(
-            "Not logged in (profile `{profile}`): nothing to do"
-        ));
+        if ctx.out.json {
+            ctx.out.json_line(&LogoutRecord {
+                profile,
+                api_url: url.to_string(),
+                session_destroyed: false,
+                token_forgotten: false,
+                was_logged_in: false,
+            })?;
+        } else {
+            ctx.out.status(&format!(
+                "Not logged in (profile `{profile}`): nothing to do"
+            ));
+        }
         return Ok(Exit::Success);
     }
 
@@ -71,6 +83,7 @@ pub async fn run(ctx: &Context) -> Result<Exit> {
             api_url: url.to_string(),
             session_destroyed: destroyed,
             token_forgotten: forgotten,
+            was_logged_in: true,
         })?;
     } else {
         let what = match (destroyed, forgotten) {

@@ -68,16 +68,16 @@ impl Settings {
     pub fn from_args(g: &GlobalArgs) -> Settings {
         let stdout_tty = std::io::stdout().is_terminal();
         let stderr_tty = std::io::stderr().is_terminal();
-        let progress = if g.quiet || g.json {
-            Progress::Off
-        } else {
-            match g.progress {
-                ProgressMode::None => Progress::Off,
-                ProgressMode::Bar => Progress::Bars,
-                ProgressMode::Plain => Progress::Lines,
-                ProgressMode::Auto if stderr_tty => Progress::Bars,
-                ProgressMode::Auto => Progress::Lines,
-            }
+        // Progress goes to stderr, so stdout carrying JSON is no reason to hide it from
+        // a terminal; only off a terminal does --json mean a quiet stderr.
+        let progress = match g.progress {
+            _ if g.quiet => Progress::Off,
+            ProgressMode::None => Progress::Off,
+            ProgressMode::Bar => Progress::Bars,
+            ProgressMode::Plain => Progress::Lines,
+            ProgressMode::Auto if stderr_tty => Progress::Bars,
+            ProgressMode::Auto if g.json => Progress::Off,
+            ProgressMode::Auto => Progress::Lines,
         };
         Settings {
             api_url: g.api_url.clone(),

@@ -24,11 +24,14 @@ pub struct Deleted {
 }
 
 pub async fn run(ctx: &Context, args: RmArgs) -> Result<Exit> {
-    let refs = args
-        .ids
-        .iter()
-        .map(|s| BlobRef::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut refs = Vec::new();
+    for text in &args.ids {
+        let blob = BlobRef::parse(text)?;
+        // `rm 8 8` deletes 8 once and says so once, not "deleted" then "not found".
+        if !refs.contains(&blob) {
+            refs.push(blob);
+        }
+    }
     let client = ctx.client().await?;
     let mut batch = Batch::new(refs.len(), &ctx.out);
     if args.dry_run {

@@ -6,7 +6,7 @@ use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
 use super::Settings;
-use crate::api::{ApiError, Client, ClientConfig, LoginName, SessionCredentials};
+use crate::api::{Client, ClientConfig, LoginName, SessionCredentials};
 use crate::config::ConfigFile;
 use crate::exit::InputError;
 use crate::output::Out;
@@ -109,6 +109,38 @@ impl Context {
         }
     }
 
+    /// How to log in: a plain `cubeblob login` when the profile stores all it needs.
+    fn login_hint(&self, config: &ConfigFile) -> String {
+        let profile = config.profile(&self.settings.profile);
+        let stored = profile.is_some_and(|p| {
+            p.app_id.is_some() && p.auth_key.is_some() && (p.login.is_some() || p.email.is_some())
+        });
+        if stored {
+            return "run `cubeblob login`: it makes a new session for the profile, asking \
+                    only for the password"
+                .into();
+        }
+        let mut hint = "log in with `cubeblob login --app-id ID --auth-key KEY --login NAME`, \
+                        or set CUBEBLOB_APP_ID, CUBEBLOB_AUTH_KEY, CUBEBLOB_LOGIN and \
+                        CUBEBLOB_PASSWORD"
+            .to_string();
+        // No API named anywhere: likely someone trying the tool, who needs no account.
+        if self.settings.api_url.is_none() && profile.and_then(|p| p.api_url.as_ref()).is_none() {
+            hint.push_str("; or try cubeblob without an account: add `--local`");
+        }
+        hint
+    }
+
+    /// The profiles of the config, in backticks, when the chosen one is not among them.
+    fn other_profiles(&self, config: &ConfigFile) -> Option<String> {
+        let names = &config.config.profiles;
+        if names.is_empty() || names.contains_key(&self.settings.profile) {
+            return None;
+        }
+        let names: Vec<String> = names.keys().map(|n| format!("`{n}`")).collect();
+        Some(names.join(", "))
+    }
+
     async fn connect(&self) -> Result<Connection> {
         if self.settings.local {
             return self.connect_local().await;
@@ -135,7 +167,20 @@ impl Context {
                         missing.join(", ")
                     ));
                 }
-                return Err(ApiError::NotLoggedIn(message).into());
+                if let Some(others) = self.other_profiles(&config) {
+                    // A mistyped `--profile`: say which exist rather than "log in".
+                    return Err(InputError::Auth(format!(
+                        "{message}; the config has no profile `{}`, only {others}\nhint: \
+                         choose one with `--profile NAME`",
+                        self.settings.profile
+                    ))
+                    .into());
+                }
+                return Err(InputError::Auth(format!(
+                    "{message}\nhint: {}",
+                    self.login_hint(&config)
+                ))
+                .into());
             }
         };
         let client = Client::new(self.client_config(url), token, creds)?;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
-use crate::api::{check_content_type, ApiError, BLOB_NAME_CHARS};
+use crate::api::{check_content_type, has_control, ApiError, BLOB_NAME_CHARS};
 use crate::cli::UploadArgs;
 use crate::exit::{Exit, InputError, Interrupted};
 use crate::manifest::{self, Manifest};
@@ -259,6 +259,13 @@ async fn prepare(path: &Path, name: String, args: &UploadArgs) -> Result<Ready> 
             name.chars().count()
         )));
     }
+    if has_control(&name) {
+        return Err(invalid(format!(
+            "the blob name `{}` has a control character (a tab or a newline); a blob name \
+             is one line of text\nhint: choose another with `--name NAME`",
+            escape_for_terminal(&name)
+        )));
+    }
     let content_type = args.content_type.clone().unwrap_or_else(|| {
         mime_guess::from_path(&name)
             .first_raw()
@@ -281,6 +288,7 @@ async fn prepare(path: &Path, name: String, args: &UploadArgs) -> Result<Ready> 
 
 /// One result: a JSON line, a TSV line, or a line for a person.
 fn print(out: &Out, record: BlobRecord, file: &str) -> std::io::Result<()> {
+    out.url_shown(record.public_url.is_some());
     if out.json {
         return out.json_line(&Uploaded {
             blob: record,

@@ -18,6 +18,8 @@ pub struct Batch {
     /// A lone item's error, kept to be returned rather than printed.
     single: Option<anyhow::Error>,
     color: bool,
+    /// The hints already printed: each is said once per batch.
+    hints: Vec<String>,
 }
 
 impl Batch {
@@ -28,6 +30,7 @@ impl Batch {
             single: None,
             // --color always/auto lets stdout have colour; stderr must be a terminal too.
             color: out.color && std::io::stderr().is_terminal(),
+            hints: Vec::new(),
         }
     }
 
@@ -37,7 +40,7 @@ impl Batch {
         if self.total == 1 {
             self.single = Some(err);
         } else {
-            super::print_error(&err, self.color);
+            super::print_error_once(&err, self.color, &mut self.hints);
         }
     }
 
@@ -81,6 +84,7 @@ mod tests {
             failures: Vec::new(),
             single: None,
             color: false,
+            hints: Vec::new(),
         }
     }
 

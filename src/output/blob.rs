@@ -116,6 +116,14 @@ impl<'a> BlobWriter<'a> {
     }
 
     pub fn write(&mut self, record: BlobRecord) -> io::Result<()> {
+        // TSV shows only `url`; a table and JSON show both.
+        let any = record.url.is_some() || record.public_url.is_some();
+        let tsv = !self.out.json && !self.out.tty;
+        self.out.url_shown(if tsv {
+            self.with_url && record.url.is_some()
+        } else {
+            any
+        });
         self.count += 1;
         self.total_size += record.size.unwrap_or(0);
         if self.out.json {

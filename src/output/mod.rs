@@ -30,6 +30,10 @@ pub struct Out {
     /// stdout is a terminal: tables, human sizes and times.
     pub tty: bool,
     pub color: bool,
+    /// `--local`: the URLs printed lead to a server that stops with the command.
+    local: bool,
+    /// Whether that caveat was given (once per run).
+    local_caveat: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Out {
@@ -39,7 +43,24 @@ impl Out {
             quiet: settings.quiet,
             tty: settings.stdout_tty,
             color: settings.color,
+            local: settings.local,
+            local_caveat: Default::default(),
         }
+    }
+
+    /// Says once, under `--local`, that a URL just printed will not work for long: the
+    /// embedded server stops when the command exits. Unless `--quiet`, even with
+    /// `--json`, where the URL is as dead.
+    pub fn url_shown(&self, shown: bool) {
+        use std::sync::atomic::Ordering;
+        if !self.local || !shown || self.quiet || self.local_caveat.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        eprintln!(
+            "cubeblob: note: this URL leads to the --local server, which stops when this \
+             command exits; for links that keep working, run `cubeblob serve` and use \
+             `--api-url`"
+        );
     }
 
     /// One JSON object on its own line.
@@ -102,16 +123,25 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 /// `cubeblob: error: …: cause`, and a `hint:` line where the fix is known.
 pub fn print_error(err: &anyhow::Error, color: bool) {
+    print_error_once(err, color, &mut Vec::new());
+}
+
+/// `print_error` for the items of a batch: a hint already given (in `given`) is not
+/// repeated, so ten files that fail the same way print ten error lines and one hint.
+pub fn print_error_once(err: &anyhow::Error, color: bool, given: &mut Vec<String>) {
     let (red, yellow, reset) = if color {
         ("\x1b[31m", "\x1b[33m", "\x1b[0m")
     } else {
         ("", "", "")
     };
     let (text, hint) = error_lines(err);
-    eprintln!("cubeblob: {red}error:{reset} {text}");
-    if let Some(hint) = hint {
-        eprintln!("{yellow}hint:{reset} {hint}");
+    // One write per error, so that lines of tasks failing at once never interleave.
+    let mut lines = format!("cubeblob: {red}error:{reset} {text}\n");
+    if let Some(hint) = hint.filter(|h| !given.contains(h)) {
+        lines.push_str(&format!("{yellow}hint:{reset} {hint}\n"));
+        given.push(hint);
     }
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), lines.as_bytes());
 }
 
 /// The message of an error chain, and its hint. Both are escaped for the terminal:
@@ -135,6 +165,15 @@ fn error_lines(err: &anyhow::Error) -> (String, Option<String>) {
         // thiserror variants often repeat their source's text; say each thing once.
         if !messages.iter().any(|m| m.contains(&head)) {
             messages.push(head);
+        }
+        // A transport error already names the failure and its deepest cause: the
+        // chain below it ("error sending request: client error (Connect): dns
+        // error: ...") says the same in library words.
+        if matches!(
+            cause.downcast_ref::<crate::api::ApiError>(),
+            Some(crate::api::ApiError::Transport { .. })
+        ) {
+            break;
         }
     }
     (

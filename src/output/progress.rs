@@ -2,7 +2,7 @@
 //! in total on a terminal, a plain timestamped line per file every few seconds and at
 //! the end otherwise (CI logs), or nothing.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,11 @@ const BAR_TEMPLATE: &str =
 /// A file of unknown size.
 const SPINNER_TEMPLATE: &str = "{prefix:<24} {spinner} {bytes:>10} {bytes_per_sec:>12}";
 
+/// A file whose bytes are all sent (or received) while the transfer is not done yet:
+/// the storage's answer, `complete`, the checksum and the rename are still to come.
+const COMPLETING_TEMPLATE: &str =
+    "{prefix:<24} [{wide_bar}] {bytes:>10}/{total_bytes:<10}   completing…";
+
 /// Renders the events of one command's transfers.
 #[derive(Clone)]
 pub struct Renderer {
@@ -37,11 +42,25 @@ enum Mode {
         multi: MultiProgress,
         /// All bytes of the run; only when there is more than one file.
         total: Option<ProgressBar>,
+        shared: Arc<Shared>,
     },
     Lines {
         verb: &'static str,
     },
     Off,
+}
+
+/// What the bars of one run share: the screen budget and the summary's counts.
+struct Shared {
+    verb: &'static str,
+    files: usize,
+    started: Instant,
+    /// File bars on screen now, and the most there may be: a screenful less the
+    /// total and a line for the prompt, so the total never scrolls off.
+    visible: AtomicUsize,
+    max_visible: usize,
+    done: AtomicUsize,
+    done_bytes: AtomicU64,
 }
 
 impl Renderer {
@@ -60,7 +79,23 @@ impl Renderer {
                     bar.set_prefix(format!("total 0/{files}"));
                     bar
                 });
-                Mode::Bars { multi, total }
+                let rows = console::Term::stderr()
+                    .size_checked()
+                    .map_or(24, |(rows, _)| usize::from(rows));
+                let shared = Arc::new(Shared {
+                    verb,
+                    files,
+                    started: Instant::now(),
+                    visible: AtomicUsize::new(0),
+                    max_visible: rows.saturating_sub(2).max(1),
+                    done: AtomicUsize::new(0),
+                    done_bytes: AtomicU64::new(0),
+                });
+                Mode::Bars {
+                    multi,
+                    total,
+                    shared,
+                }
             }
         };
         Renderer {
@@ -77,14 +112,46 @@ impl Renderer {
         }
     }
 
-    /// Takes the bars off the screen at the end of the run.
+    /// Takes the bars off the screen at the end of the run and, for a batch, leaves
+    /// one summary line in their place (the terminal's only record of the run when
+    /// stdout goes elsewhere).
     pub fn finish(&self) {
-        if let Mode::Bars { multi, total } = &*self.inner {
+        if let Mode::Bars {
+            multi,
+            total,
+            shared,
+        } = &*self.inner
+        {
             if let Some(total) = total {
                 total.finish_and_clear();
             }
             let _ = multi.clear();
+            if shared.files > 1 {
+                eprintln!("{}", shared.summary());
+            }
         }
+    }
+}
+
+impl Shared {
+    /// `uploaded 3 of 3 files, 1.2 MiB in 2.0s (600 KiB/s)`.
+    fn summary(&self) -> String {
+        let done = self.done.load(Ordering::Relaxed);
+        let bytes = self.done_bytes.load(Ordering::Relaxed);
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let past = match self.verb {
+            "upload" => "uploaded",
+            "download" => "downloaded",
+            "replace" => "replaced",
+            "sync" => "sent",
+            other => other,
+        };
+        format!(
+            "{past} {done} of {} files, {} in {secs:.1}s ({}/s)",
+            self.files,
+            human::size(bytes),
+            human::size((bytes as f64 / secs) as u64)
+        )
     }
 }
 
@@ -101,11 +168,23 @@ impl Events for Renderer {
                 started: Instant::now(),
                 last_line: Mutex::new(Instant::now()),
             }),
-            Mode::Bars { multi, total: all } => {
+            Mode::Bars {
+                multi,
+                total: all,
+                shared,
+            } => {
                 let bar = ProgressBar::new(total.unwrap_or(0));
-                let bar = match all {
-                    Some(all) => multi.insert_before(all, bar),
-                    None => multi.add(bar),
+                // Beyond a screenful the file still counts in the total, without a bar.
+                let on_screen = shared
+                    .visible
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                        (v < shared.max_visible).then_some(v + 1)
+                    })
+                    .is_ok();
+                let bar = match (on_screen, all) {
+                    (false, _) => ProgressBar::hidden(),
+                    (true, Some(all)) => multi.insert_before(all, bar),
+                    (true, None) => multi.add(bar),
                 };
                 bar.set_style(style(if total.is_some() {
                     BAR_TEMPLATE
@@ -117,7 +196,11 @@ impl Events for Renderer {
                     multi: multi.clone(),
                     bar,
                     all: all.clone(),
-                    size: total.unwrap_or(0),
+                    size: total,
+                    counted: AtomicU64::new(0),
+                    completing: std::sync::atomic::AtomicBool::new(false),
+                    on_screen,
+                    shared: shared.clone(),
                 })
             }
         }
@@ -144,43 +227,86 @@ struct BarFile {
     multi: MultiProgress,
     bar: ProgressBar,
     all: Option<ProgressBar>,
-    size: u64,
+    size: Option<u64>,
+    /// This file's bytes in the total: what was sent, short of its size until the
+    /// file is done, so the total reaches its end only when every file has.
+    counted: AtomicU64,
+    completing: std::sync::atomic::AtomicBool,
+    on_screen: bool,
+    shared: Arc<Shared>,
+}
+
+impl BarFile {
+    /// Moves this file's share of the total to match the bar.
+    fn recount(&self, done: bool) {
+        let size = self.size.unwrap_or(0);
+        // Sent is not done (the answer, `complete`, the checksum are to come): an
+        // unfinished file counts at most 99% of its size, so the total never reads
+        // full while files are still going.
+        let target = if done {
+            size
+        } else {
+            self.bar
+                .position()
+                .min(size - (size / 100).max(1).min(size))
+        };
+        let before = self.counted.swap(target, Ordering::Relaxed);
+        if let Some(all) = &self.all {
+            all.set_position((all.position() + target).saturating_sub(before));
+        }
+    }
+
+    fn leave(&self) {
+        self.bar.finish_and_clear();
+        self.multi.remove(&self.bar);
+        if self.on_screen {
+            self.shared.visible.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl FileEvents for BarFile {
     fn advanced(&self, bytes: u64) {
         self.bar.inc(bytes);
-        if let Some(all) = &self.all {
-            all.inc(bytes);
+        self.recount(false);
+        let sent_all = self.size.is_some_and(|s| self.bar.position() >= s);
+        if sent_all && !self.completing.swap(true, Ordering::Relaxed) {
+            self.bar.set_style(style(COMPLETING_TEMPLATE));
+            // A new style is drawn on the next change, and none may come until done.
+            self.bar.tick();
         }
     }
 
     fn rewound(&self, position: u64) {
-        let back = self.bar.position().saturating_sub(position);
-        let forward = position.saturating_sub(self.bar.position());
         self.bar.set_position(position);
-        if let Some(all) = &self.all {
-            all.set_position(all.position().saturating_sub(back) + forward);
+        if self.completing.swap(false, Ordering::Relaxed) {
+            self.bar.set_style(style(BAR_TEMPLATE));
         }
+        self.recount(false);
     }
 
     fn finished(&self) {
-        self.bar.finish_and_clear();
-        self.multi.remove(&self.bar);
+        self.recount(true);
+        self.shared.done.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .done_bytes
+            .fetch_add(self.bar.position(), Ordering::Relaxed);
         if let Some(all) = &self.all {
             count_done(all);
         }
+        self.leave();
     }
 
     fn failed(&self) {
         // The total no longer waits for this file's bytes.
         if let Some(all) = &self.all {
-            all.set_position(all.position().saturating_sub(self.bar.position()));
-            all.set_length(all.length().unwrap_or(0).saturating_sub(self.size));
+            let counted = self.counted.swap(0, Ordering::Relaxed);
+            all.set_position(all.position().saturating_sub(counted));
+            let size = self.size.unwrap_or(0);
+            all.set_length(all.length().unwrap_or(0).saturating_sub(size));
             count_done(all);
         }
-        self.bar.finish_and_clear();
-        self.multi.remove(&self.bar);
+        self.leave();
     }
 }
 
@@ -252,10 +378,8 @@ impl FileEvents for LineFile {
         ));
     }
 
-    fn failed(&self) {
-        let bytes = self.position.load(Ordering::Relaxed);
-        self.line(&format!("failed after {}", human::size(bytes)));
-    }
+    // No line: the batch prints the file's error line, which says what failed.
+    fn failed(&self) {}
 }
 
 #[cfg(test)]

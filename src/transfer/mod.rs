@@ -19,4 +19,5 @@ pub use download::{download, DownloadOptions, Downloaded, Target};
 pub use events::{Events, FileEvents, NoEvents};
 pub use interrupt::InterruptWatch;
 pub use replace::{replace, LeftEmpty, ReplaceRequest};
+pub use staging::part_path;
 pub use upload::{upload, UploadRequest};

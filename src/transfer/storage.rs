@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use reqwest::Response;
 
 use super::events::FileEvents;
-use crate::api::retry::retryable_status;
+use crate::api::retry::{retryable_status, worth_retrying};
 use crate::api::{ApiError, Client, StorageError};
 
 /// The most of an S3 answer body we read: errors and `PostResponse`s are tiny, and a
@@ -155,8 +155,9 @@ pub async fn back_off(
 ) -> Result<(), ApiError> {
     let retryable = match &err {
         ApiError::Storage { error, .. } => retryable_status(error.status),
-        // A request that cannot be built (a scheme reqwest refuses) never will be.
-        ApiError::Transport { source, .. } => !source.is_builder(),
+        // A request that cannot be built (a scheme reqwest refuses) never will be,
+        // nor will a name that does not resolve or a failed TLS handshake succeed.
+        ApiError::Transport { source, .. } => !source.is_builder() && worth_retrying(source),
         _ => true,
     };
     let policy = client.retry_policy();
