@@ -6,10 +6,11 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
-use common::{bin, logged_in, TestServer, ALICE};
+use common::{bin, cubeblob, logged_in, TestServer, ALICE};
 use tempfile::TempDir;
 
 /// Runs `cubeblob ARGS` on a terminal of `rows` rows; what the terminal was shown,
@@ -22,6 +23,17 @@ fn on_a_terminal(config: &Path, url: &str, rows: u16, args: &str) -> String {
 
 /// `on_a_terminal`, with whether the command succeeded (`script -e` passes its code on).
 fn run_on_a_terminal(config: &Path, url: &str, rows: u16, args: &str) -> (String, bool) {
+    typed_on_a_terminal(config, url, rows, args, "")
+}
+
+/// `run_on_a_terminal` with `typed` entered at the terminal (held by it until read).
+fn typed_on_a_terminal(
+    config: &Path,
+    url: &str,
+    rows: u16,
+    args: &str,
+    typed: &str,
+) -> (String, bool) {
     let command = format!("stty rows {rows} cols 120; {} {args}", bin().display());
     let mut script = Command::new("script");
     for (key, _) in std::env::vars() {
@@ -29,12 +41,21 @@ fn run_on_a_terminal(config: &Path, url: &str, rows: u16, args: &str) -> (String
             script.env_remove(key);
         }
     }
-    let out = script
+    let mut script_child = script
         .env("CUBEBLOB_CONFIG_DIR", config)
         .env("CUBEBLOB_API_URL", url)
         .args(["-qec", &command, "/dev/null"])
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
         .expect("`script` (util-linux) runs the command on a terminal");
+    script_child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(typed.as_bytes())
+        .unwrap();
+    let out = script_child.wait_with_output().unwrap();
     let shown = String::from_utf8_lossy(&out.stdout).into_owned();
     (strip_escapes(&shown), out.status.success())
 }
@@ -189,5 +210,58 @@ fn binary_to_a_terminal_is_refused_unless_forced() {
     assert!(
         shown.contains("plain words"),
         "text needs no --force: {shown}"
+    );
+}
+
+/// The blob names on the server, sorted.
+fn names_on_server(config: &Path, url: &str) -> Vec<String> {
+    let out = cubeblob(config, url)
+        .args(["--json", "list", "--all"])
+        .assert()
+        .success();
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.get_output().stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["name"].to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn sync_delete_without_a_prefix_asks_at_the_terminal() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let dir = TempDir::new().unwrap();
+    let others = dir.path().join("others");
+    std::fs::create_dir(&others).unwrap();
+    for name in ["old-a.txt", "old-b.txt"] {
+        std::fs::write(others.join(name), name).unwrap();
+    }
+    cubeblob(config.path(), &server.url)
+        .args(["upload", "-r"])
+        .arg(&others)
+        .assert()
+        .success();
+    let site = dir.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(site.join("keep.txt"), "kept").unwrap();
+    let args = format!("sync {} --delete", site.display());
+
+    // Declined: nothing changes, not even the upload of the new file.
+    let (shown, ok) = typed_on_a_terminal(config.path(), &server.url, 24, &args, "n\n");
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("delete 2 blobs of yours"), "{shown}");
+    assert!(shown.contains("nothing was changed"), "{shown}");
+    assert_eq!(
+        names_on_server(config.path(), &server.url),
+        ["\"old-a.txt\"", "\"old-b.txt\""]
+    );
+
+    // Confirmed: the folder is what the account holds.
+    let (shown, ok) = typed_on_a_terminal(config.path(), &server.url, 24, &args, "y\n");
+    assert!(ok, "{shown}");
+    assert_eq!(
+        names_on_server(config.path(), &server.url),
+        ["\"keep.txt\""]
     );
 }
