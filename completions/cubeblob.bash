@@ -571,7 +571,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__list)
-            opts="-q -v -h --page --per-page --all --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --page --per-page --all --sort --reverse --limit --name --type --since --before --larger-than --smaller-than --public --private --incomplete --complete --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -582,6 +582,38 @@ _cubeblob() {
                     return 0
                     ;;
                 --per-page)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -W "name size created updated" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --larger-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smaller-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -169,6 +169,17 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -s v -l verbose 
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l page -d 'Page to show, from 1' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l per-page -d 'Blobs per page, 1 to 100' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l sort -d 'Sort every matching blob (implies --all): A-Z, smallest or oldest first' -r -f -a "name\t''
+size\t''
+created\t''
+updated\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l limit -d 'Show at most N blobs (implies --all)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -182,6 +193,11 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l timeout -d 'S
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l all -d 'Every page, in order'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l reverse -d 'With --sort: Z-A, largest or newest first'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l complete -d 'Complete blobs only'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s q -l quiet -d 'Print nothing but results and errors'

@@ -187,7 +187,9 @@ Examples:
   cubeblob list
   cubeblob list --page 2 --per-page 50
   cubeblob list --all | cut -f1,3
-  cubeblob list --all --json | jq -r 'select(.size > 1000000) | .id'")]
+  cubeblob list --all --json | jq -r 'select(.size > 1000000) | .id'
+  cubeblob list --name '**/*.png' --larger-than 1MiB --sort size --reverse --limit 10
+  cubeblob list --incomplete --before 1d")]
     List(ListArgs),
 
     /// Download blobs by id or uid to a file, a folder or stdout
@@ -395,6 +397,76 @@ pub struct ListArgs {
     /// Every page, in order
     #[arg(long)]
     pub all: bool,
+
+    /// Sort every matching blob (implies --all): A-Z, smallest or oldest first
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub sort: Option<SortKey>,
+
+    /// With --sort: Z-A, largest or newest first
+    #[arg(long, requires = "sort")]
+    pub reverse: bool,
+
+    /// Show at most N blobs (implies --all)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// What `list --sort` orders by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    Name,
+    Size,
+    Created,
+    Updated,
+}
+
+/// The filters shared by `list`, `rm`, `stats`, `download --all` and `copy`
+/// (`filter::BlobFilter` gives them their meaning); any filter implies every page.
+#[derive(Debug, Default, Clone, Args)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them
+    #[arg(long, value_name = "GLOB")]
+    pub name: Vec<String>,
+
+    /// Content types matching a pattern such as `image/*`; repeatable, any of them
+    #[arg(long = "type", value_name = "PATTERN")]
+    pub content_type: Vec<String>,
+
+    /// Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)
+    #[arg(long, value_name = "WHEN")]
+    pub before: Option<String>,
+
+    /// Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match
+    #[arg(long, value_name = "SIZE")]
+    pub larger_than: Option<String>,
+
+    /// Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match
+    #[arg(long, value_name = "SIZE")]
+    pub smaller_than: Option<String>,
+
+    /// Public blobs only
+    #[arg(long, conflicts_with = "private")]
+    pub public: bool,
+
+    /// Private blobs only
+    #[arg(long)]
+    pub private: bool,
+
+    /// Unfinished uploads only (records never completed)
+    #[arg(long, conflicts_with = "complete")]
+    pub incomplete: bool,
+
+    /// Complete blobs only
+    #[arg(long)]
+    pub complete: bool,
 }
 
 #[derive(Debug, Args)]

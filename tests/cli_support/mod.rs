@@ -158,3 +158,19 @@ pub fn json_lines<T: serde::de::DeserializeOwned>(output: &[u8]) -> Vec<T> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// Test-only: sets a blob's record fields straight in the local server's database
+/// (`DATA/cubeblob.db`, WAL, so the running server sees it at its next read). The
+/// service has no call that changes `created_at` or the content type, and the filter
+/// tests need blobs made at known times.
+pub fn set_record(server: &TestServer, id: u64, created_at: i64, content_type: &str) {
+    let db = rusqlite::Connection::open(server.data.join("cubeblob.db")).unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE blobs SET created_at = ?1, updated_at = ?1, content_type = ?2 WHERE id = ?3",
+            rusqlite::params![created_at, content_type, id as i64],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "blob {id} is in the database");
+}
