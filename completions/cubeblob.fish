@@ -53,7 +53,7 @@ complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "download" -d 'Dow
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
-complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete blobs by id or uid'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
@@ -285,6 +285,13 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -s q -l quiet
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s j -l jobs -d 'How many blobs to delete at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -298,6 +305,11 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l timeout -d 'Sec
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l dry-run -d 'Show what would be deleted, delete nothing'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s y -l yes -d 'With filters: delete without asking (needed when stdin is not a terminal)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l complete -d 'Complete blobs only'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s q -l quiet -d 'Print nothing but results and errors'
@@ -400,7 +412,7 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_s
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "rm" -d 'Delete blobs by id or uid'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "rm" -d 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "completions" -d 'Print a shell completion script'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'

@@ -230,11 +230,16 @@ Examples:
   cubeblob replace --json 46919 avatar.png | jq -r .uid")]
     Replace(ReplaceArgs),
 
-    /// Delete blobs by id or uid
+    /// Delete blobs by id or uid, from stdin (`-`), or every blob matching filters
     #[command(after_long_help = "\
+With filters, rm shows what it will delete and asks on a terminal; without a terminal it \
+needs --yes. `--dry-run` and `rm -` never ask.
+
 Examples:
   cubeblob rm 46919
   cubeblob rm --dry-run 1 2 3
+  cubeblob rm --incomplete --before 1d --yes
+  cubeblob list --all --json | jq -r 'select(.size == 0) | .id' | cubeblob rm -
   cubeblob list --all | awk -F'\\t' '$3 ~ /\\.tmp$/ {print $1}' | xargs cubeblob rm")]
     Rm(RmArgs),
 
@@ -591,13 +596,25 @@ pub struct SyncArgs {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// Blob ids (digits) or uids (hex)
-    #[arg(required = true, value_name = "ID|UID")]
+    /// Blob ids (digits) or uids (hex); `-` reads them from stdin, one a line
+    #[arg(value_name = "ID|UID")]
     pub ids: Vec<String>,
 
     /// Show what would be deleted, delete nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With filters: delete without asking (needed when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// How many blobs to delete at once
+    #[arg(short, long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 #[derive(Debug, Args)]
