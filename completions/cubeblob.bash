@@ -52,6 +52,9 @@ _cubeblob() {
             cubeblob,serve)
                 cmd="cubeblob__subcmd__serve"
                 ;;
+            cubeblob,stats)
+                cmd="cubeblob__subcmd__stats"
+                ;;
             cubeblob,sync)
                 cmd="cubeblob__subcmd__sync"
                 ;;
@@ -97,6 +100,9 @@ _cubeblob() {
             cubeblob__subcmd__help,serve)
                 cmd="cubeblob__subcmd__help__subcmd__serve"
                 ;;
+            cubeblob__subcmd__help,stats)
+                cmd="cubeblob__subcmd__help__subcmd__stats"
+                ;;
             cubeblob__subcmd__help,sync)
                 cmd="cubeblob__subcmd__help__subcmd__sync"
                 ;;
@@ -113,7 +119,7 @@ _cubeblob() {
 
     case "${cmd}" in
         cubeblob)
-            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help --version login logout whoami upload info list download rename edit replace rm sync completions serve help"
+            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help --version login logout whoami upload info list download rename edit replace rm stats sync completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,7 +311,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__help)
-            opts="login logout whoami upload info list download rename edit replace rm sync completions serve help"
+            opts="login logout whoami upload info list download rename edit replace rm stats sync completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -473,6 +479,20 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cubeblob__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1014,6 +1034,72 @@ _cubeblob() {
                     return 0
                     ;;
                 --faults)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cubeblob__subcmd__stats)
+            opts="-q -v -h --name --type --since --before --larger-than --smaller-than --public --private --incomplete --complete --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --larger-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smaller-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

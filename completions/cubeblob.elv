@@ -47,6 +47,7 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand edit 'Change a blob''s name or content type; its id, uid and content stay'
             cand replace 'Send new content for a blob: the id stays, the uid changes'
             cand rm 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
+            cand stats 'Count and total size of your blobs (or those matching filters), by type, month and state'
             cand sync 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
             cand completions 'Print a shell completion script'
             cand serve 'Run the local ConnectyCube-compatible storage server'
@@ -314,6 +315,34 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'cubeblob;stats'= {
+            cand --name 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them'
+            cand --type 'Content types matching a pattern such as `image/*`; repeatable, any of them'
+            cand --since 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)'
+            cand --before 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)'
+            cand --larger-than 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match'
+            cand --smaller-than 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match'
+            cand --api-url 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)'
+            cand --profile 'Profile in the config file to read and store the token in'
+            cand --progress 'How to show transfer progress on stderr'
+            cand --color 'When to use colour (NO_COLOR is honoured too)'
+            cand --timeout 'Seconds to wait for a server to answer before giving up on a request'
+            cand --retries 'How many times to retry a safe request after a connection error, 5xx or 429'
+            cand --token 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line'
+            cand --public 'Public blobs only'
+            cand --private 'Private blobs only'
+            cand --incomplete 'Unfinished uploads only (records never completed)'
+            cand --complete 'Complete blobs only'
+            cand --local 'Run against an embedded local server (data under the user''s data folder); no account needed'
+            cand --json 'Print one JSON object per result line (JSON Lines) on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand --allow-insecure-http 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+            cand -v 'Log each request and its answer on stderr (tokens and passwords redacted)'
+            cand --verbose 'Log each request and its answer on stderr (tokens and passwords redacted)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'cubeblob;sync'= {
             cand --prefix 'Only blobs whose names start with this; put before every file''s name'
             cand --manifest 'Write where every file is (name → id, uid, size, md5, ...) to this JSON file; an existing one spares re-reading unchanged files'
@@ -411,6 +440,7 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand edit 'Change a blob''s name or content type; its id, uid and content stay'
             cand replace 'Send new content for a blob: the id stays, the uid changes'
             cand rm 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
+            cand stats 'Count and total size of your blobs (or those matching filters), by type, month and state'
             cand sync 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
             cand completions 'Print a shell completion script'
             cand serve 'Run the local ConnectyCube-compatible storage server'
@@ -437,6 +467,8 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
         &'cubeblob;help;replace'= {
         }
         &'cubeblob;help;rm'= {
+        }
+        &'cubeblob;help;stats'= {
         }
         &'cubeblob;help;sync'= {
         }

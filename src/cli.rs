@@ -243,6 +243,17 @@ Examples:
   cubeblob list --all | awk -F'\\t' '$3 ~ /\\.tmp$/ {print $1}' | xargs cubeblob rm")]
     Rm(RmArgs),
 
+    /// Count and total size of your blobs (or those matching filters), by type, month and state
+    #[command(after_long_help = "\
+A table on a terminal; piped, TSV lines `group<TAB>key<TAB>count<TAB>bytes` (groups: total, \
+type, month, status, access); one JSON object with --json.
+
+Examples:
+  cubeblob stats
+  cubeblob stats --type 'image/*' --since 30d
+  cubeblob stats --json | jq .incomplete")]
+    Stats(StatsArgs),
+
     /// Make the blobs under a prefix match a folder: upload new files, replace changed ones
     #[command(after_long_help = "\
 Each file under DIR is named like `upload -r` names it (the prefix, then its path below
@@ -613,6 +624,12 @@ pub struct RmArgs {
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub jobs: u32,
 
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
 }
