@@ -205,8 +205,15 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s q -l quiet -d
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l manifest -d 'With --all: write a manifest (JSON) mapping each file to its blob id' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s o -l output -d 'Target: a file for one blob, a folder for many, `-` for stdout' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s j -l jobs -d 'How many blobs to download at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -219,8 +226,13 @@ never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l token -d 'Refused: tokens come from the profile or CUBEBLOB_TOKEN, never the command line' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l all -d 'Back up every blob (or those matching filters) into the folder -o DIR, names as paths'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l force -d 'Replace existing files'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s c -l continue -d 'Resume a partial download from its .part file'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l complete -d 'Complete blobs only'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s q -l quiet -d 'Print nothing but results and errors'

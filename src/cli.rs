@@ -199,7 +199,9 @@ Examples:
   cubeblob download 46919 -o cat.jpg
   cubeblob download 1 2 3 -o backup/
   cubeblob download 46919 -o - | sha256sum
-  cubeblob download -c 46919            (resume an interrupted download)")]
+  cubeblob download -c 46919            (resume an interrupted download)
+  cubeblob download --all -o backup/ --manifest backup.json   (rerun to resume)
+  cubeblob download --all --type 'image/*' --since 30d -o images/")]
     Download(DownloadArgs),
 
     /// Rename a blob (the short form of `edit --name`)
@@ -488,8 +490,16 @@ pub struct FilterArgs {
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
     /// Blob ids (digits) or uids (hex)
-    #[arg(required = true, value_name = "ID|UID")]
+    #[arg(required_unless_present = "all", value_name = "ID|UID")]
     pub blobs: Vec<String>,
+
+    /// Back up every blob (or those matching filters) into the folder -o DIR, names as paths
+    #[arg(long, conflicts_with = "blobs", requires = "output")]
+    pub all: bool,
+
+    /// With --all: write a manifest (JSON) mapping each file to its blob id
+    #[arg(long, value_name = "FILE", requires = "all")]
+    pub manifest: Option<PathBuf>,
 
     /// Target: a file for one blob, a folder for many, `-` for stdout
     #[arg(short, long, value_name = "PATH")]
@@ -507,6 +517,9 @@ pub struct DownloadArgs {
     #[arg(short, long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 #[derive(Debug, Args)]

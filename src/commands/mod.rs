@@ -1,6 +1,7 @@
 //! One module per command. Each turns its clap Args into calls on the layers below;
 //! this file only translates the global options into `Settings` and dispatches.
 
+mod backup;
 mod completions;
 mod download;
 mod edit;
