@@ -67,6 +67,9 @@ _cubeblob() {
             cubeblob,serve)
                 cmd="cubeblob__subcmd__serve"
                 ;;
+            cubeblob,stats)
+                cmd="cubeblob__subcmd__stats"
+                ;;
             cubeblob,sync)
                 cmd="cubeblob__subcmd__sync"
                 ;;
@@ -112,6 +115,9 @@ _cubeblob() {
             cubeblob__subcmd__help,serve)
                 cmd="cubeblob__subcmd__help__subcmd__serve"
                 ;;
+            cubeblob__subcmd__help,stats)
+                cmd="cubeblob__subcmd__help__subcmd__stats"
+                ;;
             cubeblob__subcmd__help,sync)
                 cmd="cubeblob__subcmd__help__subcmd__sync"
                 ;;
@@ -128,7 +134,7 @@ _cubeblob() {
 
     case "${cmd}" in
         cubeblob)
-            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help --version login logout whoami upload put info list ls download get rename mv edit replace rm delete sync completions serve help"
+            opts="-q -v -h -V --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help --version login logout whoami upload put info list ls download get rename mv edit replace rm delete stats sync completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,12 +210,16 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__download)
-            opts="-o -c -j -q -v -h --output --force --continue --jobs --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
+            opts="-o -c -j -q -v -h --all --manifest --output --force --continue --jobs --name --type --since --before --larger-than --smaller-than --public --private --incomplete --complete --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -223,6 +233,30 @@ _cubeblob() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --larger-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smaller-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -304,7 +338,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__help)
-            opts="login logout whoami upload info list download rename edit replace rm sync completions serve help"
+            opts="login logout whoami upload info list download rename edit replace rm stats sync completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -485,6 +519,20 @@ _cubeblob() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cubeblob__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cubeblob__subcmd__help__subcmd__sync)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -566,7 +614,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__list)
-            opts="-q -v -h --page --per-page --all --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
+            opts="-q -v -h --page --per-page --all --sort --reverse --limit --name --type --since --before --larger-than --smaller-than --public --private --incomplete --complete --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -577,6 +625,38 @@ _cubeblob() {
                     return 0
                     ;;
                 --per-page)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -W "name size created updated" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --larger-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smaller-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -792,12 +872,44 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__rm)
-            opts="-q -v -h --dry-run --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
+            opts="-y -j -q -v -h --dry-run --yes --jobs --name --type --since --before --larger-than --smaller-than --public --private --incomplete --complete --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --larger-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smaller-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --api-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -909,6 +1021,68 @@ _cubeblob() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cubeblob__subcmd__stats)
+            opts="-q -v -h --name --type --since --before --larger-than --smaller-than --public --private --incomplete --complete --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --larger-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smaller-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

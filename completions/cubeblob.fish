@@ -56,8 +56,9 @@ complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rename" -d 'Renam
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "mv" -d 'Rename a blob (the short form of `edit --name`)'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
-complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete blobs by id or uid'
-complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "delete" -d 'Delete blobs by id or uid'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "delete" -d 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "stats" -d 'Count and total size of your blobs (or those matching filters), by type, month and state'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
@@ -194,6 +195,17 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -s v -l verbose 
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l page -d 'Page to show, from 1' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l per-page -d 'Blobs per page, 1 to 100' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l sort -d 'Sort every matching blob (implies --all): A-Z, smallest or oldest first' -r -f -a "name\t''
+size\t''
+created\t''
+updated\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l limit -d 'Show at most N blobs (implies --all)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -206,6 +218,11 @@ never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l all -d 'Every page, in order'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l reverse -d 'With --sort: Z-A, largest or newest first'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l complete -d 'Complete blobs only'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s q -l quiet -d 'Print nothing but results and errors'
@@ -214,6 +231,17 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s v -l verbose 
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l page -d 'Page to show, from 1' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l per-page -d 'Blobs per page, 1 to 100' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l sort -d 'Sort every matching blob (implies --all): A-Z, smallest or oldest first' -r -f -a "name\t''
+size\t''
+created\t''
+updated\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l limit -d 'Show at most N blobs (implies --all)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -226,14 +254,26 @@ never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l all -d 'Every page, in order'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l reverse -d 'With --sort: Z-A, largest or newest first'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l complete -d 'Complete blobs only'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l manifest -d 'With --all: write a manifest (JSON) mapping each file to its blob id' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s o -l output -d 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s j -l jobs -d 'How many blobs to download at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -245,16 +285,28 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l all -d 'Back up every blob (or those matching filters) into the folder -o DIR, names as paths'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l force -d 'Replace existing files (and drop an interrupted download\'s `.part`); with `-o -`, print bytes that are not text to a terminal'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s c -l continue -d 'Resume a partial download from its .part file'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l complete -d 'Complete blobs only'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand download" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l manifest -d 'With --all: write a manifest (JSON) mapping each file to its blob id' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s o -l output -d 'Target: a file for one blob, a folder (an existing one, or ending in `/`) for many, `-` for stdout' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s j -l jobs -d 'How many blobs to download at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -266,8 +318,13 @@ always\t''
 never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l all -d 'Back up every blob (or those matching filters) into the folder -o DIR, names as paths'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l force -d 'Replace existing files (and drop an interrupted download\'s `.part`); with `-o -`, print bytes that are not text to a terminal'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s c -l continue -d 'Resume a partial download from its .part file'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l complete -d 'Complete blobs only'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand get" -s q -l quiet -d 'Print nothing but results and errors'
@@ -347,6 +404,13 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -s q -l quiet
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand replace" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s j -l jobs -d 'How many blobs to delete at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -359,12 +423,24 @@ never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l dry-run -d 'Show what would be deleted, delete nothing'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s y -l yes -d 'With filters: delete without asking (needed when stdin is not a terminal)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l complete -d 'Complete blobs only'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand rm" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s j -l jobs -d 'How many blobs to delete at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
@@ -377,12 +453,44 @@ never\t''"
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l dry-run -d 'Show what would be deleted, delete nothing'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s y -l yes -d 'With filters: delete without asking (needed when stdin is not a terminal)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l complete -d 'Complete blobs only'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l complete -d 'Complete blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l prefix -d 'Only blobs whose names start with this; put before every file\'s name' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l manifest -d 'Write where every file is (name → id, uid, size, md5, ...) to this JSON file; an existing one spares re-reading unchanged files' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l exclude -d 'Leave out files and folders that match (repeatable), as for `upload`' -r
@@ -462,18 +570,19 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s q -l quiet -
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "login" -d 'Create a session and store its token in the profile'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "list" -d 'List your blobs: one page, or every page with --all'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "rm" -d 'Delete blobs by id or uid'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "completions" -d 'Print a shell completion script'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm sync completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "login" -d 'Create a session and store its token in the profile'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "list" -d 'List your blobs: one page, or every page with --all'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "rm" -d 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "stats" -d 'Count and total size of your blobs (or those matching filters), by type, month and state'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

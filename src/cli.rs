@@ -229,7 +229,9 @@ Examples:
   cubeblob list
   cubeblob list --page 2 --per-page 50
   cubeblob list --all | cut -f1,3
-  cubeblob list --all --json | jq -r 'select(.size > 1000000) | .id'")]
+  cubeblob list --all --json | jq -r 'select(.size > 1000000) | .id'
+  cubeblob list --name '**/*.png' --larger-than 1MiB --sort size --reverse --limit 10
+  cubeblob list --incomplete --before 1d")]
     List(ListArgs),
 
     /// Download blobs by id or uid to a file, a folder or stdout
@@ -240,7 +242,9 @@ Examples:
   cubeblob download 46919 -o cat.jpg
   cubeblob download 1 2 3 -o backup/
   cubeblob download 46919 -o - | sha256sum
-  cubeblob download -c 46919            (resume an interrupted download)")]
+  cubeblob download -c 46919            (resume an interrupted download)
+  cubeblob download --all -o backup/ --manifest backup.json   (rerun to resume)
+  cubeblob download --all --type 'image/*' --since 30d -o images/")]
     Download(DownloadArgs),
 
     /// Rename a blob (the short form of `edit --name`)
@@ -272,14 +276,30 @@ Examples:
   cubeblob replace --json 46919 avatar.png | jq -r .uid")]
     Replace(ReplaceArgs),
 
-    /// Delete blobs by id or uid
+    /// Delete blobs by id or uid, from stdin (`-`), or every blob matching filters
     #[command(visible_alias = "delete")]
     #[command(after_long_help = "\
+With filters, rm shows what it will delete and asks on a terminal; without a terminal it \
+needs --yes. `--dry-run` and `rm -` never ask.
+
 Examples:
   cubeblob rm 46919
   cubeblob rm --dry-run 1 2 3
+  cubeblob rm --incomplete --before 1d --yes
+  cubeblob list --all --json | jq -r 'select(.size == 0) | .id' | cubeblob rm -
   cubeblob list --all | awk -F'\\t' '$3 ~ /\\.tmp$/ {print $1}' | xargs cubeblob rm")]
     Rm(RmArgs),
+
+    /// Count and total size of your blobs (or those matching filters), by type, month and state
+    #[command(after_long_help = "\
+A table on a terminal; piped, TSV lines `group<TAB>key<TAB>count<TAB>bytes` (groups: total, \
+type, month, status, access); one JSON object with --json.
+
+Examples:
+  cubeblob stats
+  cubeblob stats --type 'image/*' --since 30d
+  cubeblob stats --json | jq .incomplete")]
+    Stats(StatsArgs),
 
     /// Make the blobs under a prefix match a folder: upload new files, replace changed ones
     #[command(after_long_help = "\
@@ -438,13 +458,91 @@ pub struct ListArgs {
     /// Every page, in order
     #[arg(long)]
     pub all: bool,
+
+    /// Sort every matching blob (implies --all): A-Z, smallest or oldest first
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub sort: Option<SortKey>,
+
+    /// With --sort: Z-A, largest or newest first
+    #[arg(long, requires = "sort")]
+    pub reverse: bool,
+
+    /// Show at most N blobs (implies --all)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// What `list --sort` orders by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    Name,
+    Size,
+    Created,
+    Updated,
+}
+
+/// The filters shared by `list`, `rm`, `stats`, `download --all` and `copy`
+/// (`filter::BlobFilter` gives them their meaning); any filter implies every page.
+#[derive(Debug, Default, Clone, Args)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them
+    #[arg(long, value_name = "GLOB")]
+    pub name: Vec<String>,
+
+    /// Content types matching a pattern such as `image/*`; repeatable, any of them
+    #[arg(long = "type", value_name = "PATTERN")]
+    pub content_type: Vec<String>,
+
+    /// Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)
+    #[arg(long, value_name = "WHEN")]
+    pub before: Option<String>,
+
+    /// Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match
+    #[arg(long, value_name = "SIZE")]
+    pub larger_than: Option<String>,
+
+    /// Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match
+    #[arg(long, value_name = "SIZE")]
+    pub smaller_than: Option<String>,
+
+    /// Public blobs only
+    #[arg(long, conflicts_with = "private")]
+    pub public: bool,
+
+    /// Private blobs only
+    #[arg(long)]
+    pub private: bool,
+
+    /// Unfinished uploads only (records never completed)
+    #[arg(long, conflicts_with = "complete")]
+    pub incomplete: bool,
+
+    /// Complete blobs only
+    #[arg(long)]
+    pub complete: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
     /// Blob ids (digits) or uids (hex)
-    #[arg(required = true, value_name = "ID|UID")]
+    #[arg(required_unless_present = "all", value_name = "ID|UID")]
     pub blobs: Vec<String>,
+
+    /// Back up every blob (or those matching filters) into the folder -o DIR, names as paths
+    #[arg(long, conflicts_with = "blobs", requires = "output")]
+    pub all: bool,
+
+    /// With --all: write a manifest (JSON) mapping each file to its blob id
+    #[arg(long, value_name = "FILE", requires = "all")]
+    pub manifest: Option<PathBuf>,
 
     /// Target: a file for one blob, a folder (an existing one, or ending in `/`) for
     /// many, `-` for stdout
@@ -464,6 +562,9 @@ pub struct DownloadArgs {
     #[arg(short, long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 #[derive(Debug, Args)]
@@ -564,13 +665,31 @@ pub struct SyncArgs {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// Blob ids (digits) or uids (hex)
-    #[arg(required = true, value_name = "ID|UID")]
+    /// Blob ids (digits) or uids (hex); `-` reads them from stdin, one a line
+    #[arg(value_name = "ID|UID")]
     pub ids: Vec<String>,
 
     /// Show what would be deleted, delete nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With filters: delete without asking (needed when stdin is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// How many blobs to delete at once
+    #[arg(short, long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod exit;
+pub mod filter;
 /// Entry points for the fuzz targets in `fuzz/` and the corpus test: not an API.
 #[doc(hidden)]
 pub mod fuzzing;

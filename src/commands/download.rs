@@ -41,6 +41,13 @@ enum Destination {
 }
 
 pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
+    if args.all {
+        return super::backup::run(ctx, args).await;
+    }
+    if !crate::filter::BlobFilter::new(&args.filter, chrono::Utc::now())?.is_empty() {
+        let msg = "filters pick blobs for `download --all`\nhint: add `--all -o DIR`";
+        return Err(InputError::Invalid(msg.into()).into());
+    }
     let mut batch = Batch::new(args.blobs.len(), &ctx.out);
     let mut refs = Vec::new();
     for text in &args.blobs {
@@ -270,7 +277,12 @@ async fn resolve_all(
 
 /// One result: a JSON line, a TSV line, or a line for a person. Nothing goes to
 /// stdout when the bytes themselves did.
-fn print(out: &Out, blob: &Blob, target: &Target, done: &Downloaded) -> std::io::Result<()> {
+pub(super) fn print(
+    out: &Out,
+    blob: &Blob,
+    target: &Target,
+    done: &Downloaded,
+) -> std::io::Result<()> {
     let path = match target {
         Target::Stdout => {
             out.status(&format!(

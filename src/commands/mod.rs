@@ -1,6 +1,7 @@
 //! One module per command. Each turns its clap Args into calls on the layers below;
 //! this file only translates the global options into `Settings` and dispatches.
 
+mod backup;
 mod completions;
 mod download;
 mod edit;
@@ -13,6 +14,7 @@ mod replace;
 mod rm;
 mod serve;
 mod session;
+pub mod stats;
 mod sync;
 mod upload;
 mod whoami;
@@ -128,6 +130,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             Command::Edit(args) => edit::run(&ctx, args).await,
             Command::Replace(args) => replace::run(&ctx, args).await,
             Command::Rm(args) => rm::run(&ctx, args).await,
+            Command::Stats(args) => stats::run(&ctx, args).await,
             Command::Sync(args) => sync::run(&ctx, args).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions(_) => unreachable!("handled before the runtime starts"),

@@ -4,9 +4,6 @@
 
 use std::io;
 
-use comfy_table::{
-    Attribute, Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width,
-};
 use serde::{Deserialize, Serialize};
 
 use super::{human, sanitize::escape_for_terminal, Out};
@@ -150,7 +147,7 @@ impl<'a> BlobWriter<'a> {
         }
         if !self.rows.is_empty() {
             self.out
-                .data(&table(&self.rows, self.out.color).to_string())?;
+                .data(&super::blob_table::render(&self.rows, self.out.color))?;
         }
         match footer {
             Some(footer) => self.out.data(footer),
@@ -159,49 +156,7 @@ impl<'a> BlobWriter<'a> {
     }
 }
 
-fn table(rows: &[BlobRecord], color: bool) -> Table {
-    let mut table = Table::new();
-    table.load_preset(comfy_table::presets::NOTHING);
-    // Fit a known terminal width by wrapping names and types; ids, uids, sizes and
-    // times stay whole so they can be copied. An unknown width (0 under some
-    // pseudo-terminals) would squeeze every column to one character: don't fit then.
-    if table.width().is_some_and(|w| w >= 40) {
-        table.set_content_arrangement(ContentArrangement::Dynamic);
-    }
-    let header = ["ID", "UID", "NAME", "SIZE", "TYPE", "PUBLIC", "CREATED"].map(|h| {
-        let cell = Cell::new(h);
-        if color {
-            cell.add_attribute(Attribute::Bold)
-        } else {
-            cell
-        }
-    });
-    table.set_header(header);
-    if color {
-        table.enforce_styling();
-    }
-    let whole = ColumnConstraint::ContentWidth;
-    let wraps = ColumnConstraint::LowerBoundary(Width::Fixed(8));
-    table.set_constraints([whole, whole, wraps, whole, whole, whole, whole]);
-    for r in rows {
-        table.add_row(vec![
-            Cell::new(r.id),
-            Cell::new(escape_for_terminal(&r.uid)),
-            Cell::new(escape_for_terminal(&r.name)),
-            Cell::new(shown_size(r)).set_alignment(CellAlignment::Right),
-            Cell::new(escape_for_terminal(
-                r.content_type.as_deref().unwrap_or("-"),
-            )),
-            Cell::new(if r.public { "yes" } else { "no" }),
-            Cell::new(escape_for_terminal(
-                &r.created_at.as_deref().map(human::time).unwrap_or_default(),
-            )),
-        ]);
-    }
-    table
-}
-
-fn shown_size(r: &BlobRecord) -> String {
+pub(super) fn shown_size(r: &BlobRecord) -> String {
     match r.size {
         Some(bytes) => human::size(bytes),
         None if r.status.is_none() => "incomplete".into(),
@@ -324,7 +279,7 @@ mod tests {
             !text.chars().any(|c| c.is_control() && c != '\n'),
             "{text:?}"
         );
-        let table = table(&[hostile], false).to_string();
+        let table = super::super::blob_table::render(&[hostile], false);
         assert!(
             !table.chars().any(|c| c.is_control() && c != '\n'),
             "{table:?}"

@@ -5,6 +5,7 @@
 mod account;
 mod batch;
 mod blob;
+mod blob_table;
 pub mod filename;
 pub mod human;
 pub mod progress;

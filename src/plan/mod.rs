@@ -3,6 +3,7 @@
 //! plain data; the commands render it (`--dry-run`) or hand its actions to the
 //! engines in `transfer`.
 
+pub mod backup;
 pub mod execute;
 pub mod sync;
 pub mod walk;

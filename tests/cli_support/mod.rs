@@ -158,3 +158,69 @@ pub fn json_lines<T: serde::de::DeserializeOwned>(output: &[u8]) -> Vec<T> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// Test-only: sets a blob's record fields straight in the local server's database
+/// (`DATA/cubeblob.db`, WAL, so the running server sees it at its next read). The
+/// service has no call that changes `created_at` or the content type, and the filter
+/// tests need blobs made at known times.
+pub fn set_record(server: &TestServer, id: u64, created_at: i64, content_type: &str) {
+    let db = rusqlite::Connection::open(server.data.join("cubeblob.db")).unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE blobs SET created_at = ?1, updated_at = ?1, content_type = ?2 WHERE id = ?3",
+            rusqlite::params![created_at, content_type, id as i64],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "blob {id} is in the database");
+}
+
+/// Runs the binary on a pseudo-terminal `cols` wide (util-linux `script`, with `stty`),
+/// with `input` typed in; its exit code and everything it showed (stdout and stderr
+/// both reach the terminal), with the terminal's `\r\n` made `\n`.
+pub fn on_terminal(
+    config: &Path,
+    api_url: &str,
+    cols: u16,
+    args: &[&str],
+    input: &str,
+) -> (i32, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut line = format!(
+        "stty cols {cols} rows 50 && exec {}",
+        quote(crate::common::bin().to_str().unwrap())
+    );
+    for a in args {
+        line.push(' ');
+        line.push_str(&quote(a));
+    }
+    let mut cmd = Command::new("script");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CUBEBLOB_") || key == "NO_COLOR" {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = cmd
+        .args(["-q", "-e", "-f", "-c", &line, "/dev/null"])
+        .env("CUBEBLOB_CONFIG_DIR", config)
+        .env("CUBEBLOB_DATA_DIR", config.join("data"))
+        .env("CUBEBLOB_API_URL", api_url)
+        .env("NO_COLOR", "1")
+        .env("TERM", "dumb")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    (out.status.code().unwrap_or(-1), text)
+}
