@@ -167,12 +167,7 @@ pub struct RunningServer {
 impl RunningServer {
     /// Opens the data folder, provisions the users, binds the listeners and serves.
     pub async fn start(config: ServerConfig) -> Result<RunningServer> {
-        let setup = {
-            let config = config.clone();
-            tokio::task::spawn_blocking(move || prepare(&config))
-                .await
-                .context("the server's set-up task failed")??
-        };
+        let setup = prepare(&config).await?;
 
         let store = match &config.s3_store {
             Some(external) => {
@@ -329,16 +324,27 @@ struct Setup {
     demo_password: Option<String>,
 }
 
-/// The blocking part of a start: folders, database, keys and users.
-fn prepare(config: &ServerConfig) -> Result<Setup> {
-    let data = DataDir::prepare(&config.data_dir)?;
-    let db = Db::open(&data.db_path())?;
-    let keys = data.s3_keys()?;
+/// The first part of a start: folders, database, keys and users.
+async fn prepare(config: &ServerConfig) -> Result<Setup> {
+    let (data, keys, demo) = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let data = DataDir::prepare(&config.data_dir)?;
+            let keys = data.s3_keys()?;
+            let demo = match config.users.is_empty() {
+                true => Some(data.demo_password(DEMO_LOGIN)?),
+                false => None,
+            };
+            Ok((data, keys, demo))
+        })
+        .await
+        .context("the server's set-up task failed")??
+    };
+    let db: Db = db::open_sqlite(&data.db_path()).await?;
     let now = chrono::Utc::now();
-    db.blocking(|c| db::delete_expired_sessions(c, now.timestamp_millis()))?;
+    db.delete_expired_sessions(now.timestamp_millis()).await?;
 
-    let (users, demo_password) = if config.users.is_empty() {
-        let password = data.demo_password(DEMO_LOGIN)?;
+    let (users, demo_password) = if let Some(password) = demo {
         (
             vec![(DEMO_LOGIN.to_string(), password.clone())],
             Some(password),
@@ -350,14 +356,18 @@ fn prepare(config: &ServerConfig) -> Result<Setup> {
         if login.is_empty() || password.is_empty() {
             bail!("a user needs a login and a password (LOGIN:PASSWORD)");
         }
-        db.blocking(|c| {
-            // Rehash only when the password changed, so restarts stay quick.
-            let current = db::user_by_login(c, login)?;
-            if current.is_some_and(|u| password::verify(password, &u.password_hash)) {
-                return Ok(());
-            }
-            db::upsert_user(c, login, &password::hash(password), now.timestamp())
-        })?;
+        // Rehash only when the password changed, so restarts stay quick.
+        let current = db.user_by_login(login).await?;
+        let password = password.clone();
+        let hash = tokio::task::spawn_blocking(move || {
+            let same = current.is_some_and(|u| password::verify(&password, &u.password_hash));
+            (!same).then(|| password::hash(&password))
+        })
+        .await
+        .context("the server's set-up task failed")?;
+        if let Some(hash) = hash {
+            db.upsert_user(login, &hash, now.timestamp()).await?;
+        }
     }
     Ok(Setup {
         db,
