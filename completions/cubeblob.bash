@@ -863,7 +863,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__serve)
-            opts="-q -v -h --listen --s3-listen --data --user --users-file --app-id --auth-key --auth-secret --token-ttl --form-ttl --max-size --s3-endpoint --s3-bucket --s3-access-key --s3-secret-key --s3-region --public-url --idle-timeout --max-connections --s3-tamper --faults --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
+            opts="-q -v -h --listen --s3-listen --data --user --users-file --app-id --auth-key --auth-secret --token-ttl --form-ttl --max-size --s3-endpoint --s3-bucket --s3-access-key --s3-secret-key --s3-region --public-url --idle-timeout --max-connections --database --db-pool --s3-tamper --faults --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --token --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -942,6 +942,14 @@ _cubeblob() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-pool)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

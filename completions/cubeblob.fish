@@ -352,6 +352,8 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-region -d
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l public-url -d 'The address clients reach the server by, e.g. https://files.example.com behind a proxy: upload forms and download URLs name it (default: the --listen address, loopback for a wildcard one), whatever Host header a request carries' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no request head for SECS seconds (idle keep-alive connections included)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l max-connections -d 'Open connections at most (default: half the open-file limit, less a reserve); more wait to be accepted' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l database -d 'Where users, sessions and blob records live: sqlite:PATH (default: cubeblob.db in --data) or postgres://USER:PASSWORD@HOST:PORT/NAME, which several instances can share; prefer the environment for a URL with a password' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l db-pool -d 'Connections to PostgreSQL at most, per instance' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-tamper -d 'Test aid: spoil every upload form handed out, so that storage refuses it' -r -f -a "content-type\t'A Content-Type other than the signed one'
 extra-field\t'A field the policy does not cover'
 expired\t'A policy that has already expired'"

@@ -78,7 +78,8 @@ pub async fn session_layer(
             match found {
                 Ok(Some(session)) => Caller::Session(session),
                 Ok(None) => Caller::BadToken,
-                Err(err) => return ApiError::Internal(err).into_response(),
+                // A lost database is a 503, not a 500.
+                Err(err) => return ApiError::from(err).into_response(),
             }
         }
     };

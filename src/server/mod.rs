@@ -36,6 +36,7 @@ use db::Db;
 use state::AppState;
 use store::{ExternalStore, Store};
 
+pub use db::DatabaseUrl;
 pub use faults::FaultPlan;
 pub use state::public_base;
 pub use store::{ExternalS3, Tamper};
@@ -46,6 +47,9 @@ const DEMO_LOGIN: &str = "demo";
 /// Token and form lifetimes are capped, so that expiry dates stay within what the
 /// clock arithmetic and the 4-digit years of the wire formats can hold.
 const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
+/// Connections to PostgreSQL at most, by default.
+pub const DEFAULT_DB_POOL: usize = 16;
 
 /// How long `serve` waits for a request head, by default.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -86,6 +90,10 @@ pub struct ServerConfig {
     /// Open connections at most, both listeners together; `None` derives it from
     /// the open-file limit.
     pub max_connections: Option<usize>,
+    /// The metadata store: SQLite (in the data folder by default) or PostgreSQL.
+    pub database: DatabaseUrl,
+    /// Connections to PostgreSQL at most.
+    pub db_pool: usize,
     /// `scheme://host[:port]` that upload forms and download URLs name, checked by
     /// `public_base`; `None` names the bound address.
     pub public_url: Option<String>,
@@ -112,6 +120,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("idle_timeout", &self.idle_timeout)
             .field("max_connections", &self.max_connections)
             .field("public_url", &self.public_url)
+            .field("database", &self.database)
+            .field("db_pool", &self.db_pool)
             .finish()
     }
 }
@@ -137,6 +147,8 @@ impl ServerConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: None,
             public_url: None,
+            database: DatabaseUrl::Sqlite(None),
+            db_pool: DEFAULT_DB_POOL,
         }
     }
 }
@@ -340,7 +352,7 @@ async fn prepare(config: &ServerConfig) -> Result<Setup> {
         .await
         .context("the server's set-up task failed")??
     };
-    let db: Db = db::open_sqlite(&data.db_path()).await?;
+    let db: Db = db::open(&config.database, &data.db_path(), config.db_pool).await?;
     let now = chrono::Utc::now();
     db.delete_expired_sessions(now.timestamp_millis()).await?;
 

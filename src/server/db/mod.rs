@@ -7,14 +7,16 @@
 //! in one transaction (or under SQLite's one connection), never as a read-modify-write
 //! across calls, so that concurrent requests on any instance end in a consistent record.
 
+mod postgres;
 mod sqlite;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Result;
 use async_trait::async_trait;
 
+pub use postgres::PostgresDb;
 pub use sqlite::SqliteDb;
 
 /// The database handle shared by all requests.
@@ -25,11 +27,100 @@ pub type Db = Arc<dyn Storage>;
 /// without a record (the local store's files; an external store needs none).
 pub type FileStep = Box<dyn FnOnce() -> Result<()> + Send>;
 
-/// Opens the SQLite database at `path`, creating or upgrading its schema.
-pub async fn open_sqlite(path: &Path) -> Result<Db> {
-    let path = path.to_path_buf();
-    let db = tokio::task::spawn_blocking(move || SqliteDb::open(&path)).await??;
-    Ok(Arc::new(db))
+/// The database could not be reached (or went away): requests are answered 503 until
+/// it is back. Only the message of the driver, never the URL with its password.
+#[derive(Debug, thiserror::Error)]
+#[error("the database is unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+/// Which database `serve --database` names.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite:PATH`; `None` is `cubeblob.db` in the data folder, the default.
+    Sqlite(Option<PathBuf>),
+    /// `postgres://…` or `postgresql://…`, as given (it may hold a password).
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(text: &str) -> Result<DatabaseUrl, String> {
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err("`sqlite:` needs a path, e.g. `sqlite:/srv/cubeblob.db`".into());
+            }
+            return Ok(DatabaseUrl::Sqlite(Some(PathBuf::from(path))));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(text.to_string()));
+        }
+        Err(format!(
+            "`{}` is not a database URL: use `sqlite:PATH` or `postgres://USER@HOST/NAME`",
+            redact(text)
+        ))
+    }
+
+    /// The URL for messages: a password replaced by `***`.
+    pub fn shown(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(None) => "sqlite (in the data folder)".into(),
+            DatabaseUrl::Sqlite(Some(path)) => format!("sqlite:{}", path.display()),
+            DatabaseUrl::Postgres(url) => redact(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown())
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; a text that is
+/// no URL loses everything but its scheme, as it may still hold a password.
+fn redact(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            let query: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k == "password" {
+                        "***".into()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            if !query.is_empty() {
+                url.query_pairs_mut().clear().extend_pairs(query);
+            }
+            url.to_string()
+        }
+        Err(_) => match text.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://…"),
+            None => "…".into(),
+        },
+    }
+}
+
+/// Opens the database `url` names (`default_sqlite` for `sqlite` in the data folder),
+/// creating or upgrading its schema.
+pub async fn open(url: &DatabaseUrl, default_sqlite: &Path, pool_size: usize) -> Result<Db> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            let path = path.clone().unwrap_or_else(|| default_sqlite.to_path_buf());
+            let db = tokio::task::spawn_blocking(move || SqliteDb::open(&path)).await??;
+            Ok(Arc::new(db))
+        }
+        DatabaseUrl::Postgres(text) => {
+            let db = PostgresDb::connect(text, &url.shown(), pool_size).await?;
+            Ok(Arc::new(db))
+        }
+    }
 }
 
 #[async_trait]
@@ -213,4 +304,25 @@ pub struct Landed {
     pub size: u64,
     pub md5: String,
     pub content_type: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_parse_and_never_show_a_password() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:/srv/c.db").unwrap(),
+            DatabaseUrl::Sqlite(Some("/srv/c.db".into()))
+        );
+        let pg = DatabaseUrl::parse("postgres://cb:hunter2@127.0.0.1:5432/cb").unwrap();
+        assert_eq!(pg.shown(), "postgres://cb:***@127.0.0.1:5432/cb");
+        assert!(!format!("{pg:?}").contains("hunter2"));
+        let query = DatabaseUrl::parse("postgresql://h/cb?user=cb&password=hunter2").unwrap();
+        assert!(!query.shown().contains("hunter2"), "{}", query.shown());
+        let bad = DatabaseUrl::parse("mysql://cb:hunter2@h/cb").unwrap_err();
+        assert!(!bad.contains("hunter2"), "{bad}");
+        assert!(DatabaseUrl::parse("sqlite:").is_err());
+    }
 }
