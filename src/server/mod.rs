@@ -1,6 +1,7 @@
 //! The local ConnectyCube-compatible storage server: the API of CONTRACT.md and an
-//! S3 endpoint for its upload forms and download URLs, over SQLite and a folder of
-//! files. `cubeblob serve` runs it as a process; `--local` runs it in-process.
+//! S3 endpoint for its upload forms and download URLs, over SQLite (or PostgreSQL,
+//! `db`) and a folder of files (or an external S3 store, `store`). `cubeblob serve`
+//! runs it as a process; `--local` runs it in-process.
 
 mod auth;
 mod blob_input;
