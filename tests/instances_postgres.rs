@@ -76,6 +76,13 @@ async fn what_one_instance_writes_the_other_reads_changes_and_deletes() {
     };
     let http = http();
     let token = login(&http, &a.url, ALICE).await;
+    for server in [&a, &b] {
+        let file = server.data.join("cubeblob.db");
+        assert!(
+            !file.exists(),
+            "an SQLite file in a PostgreSQL server's data folder"
+        );
+    }
     let bytes = content(7, 100_000);
     let blob = upload(&http, &a.url, &token, "made-on-a.bin", &bytes, false).await;
     let (id, uid) = (blob["id"].as_u64().unwrap(), blob["uid"].as_str().unwrap());

@@ -342,7 +342,8 @@ async fn prepare(config: &ServerConfig) -> Result<Setup> {
     let (data, keys, demo) = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {
-            let data = DataDir::prepare(&config.data_dir)?;
+            let in_folder = config.database == db::DatabaseUrl::Sqlite(None);
+            let data = DataDir::prepare(&config.data_dir, in_folder)?;
             let keys = data.s3_keys()?;
             let demo = match config.users.is_empty() {
                 true => Some(data.demo_password(DEMO_LOGIN)?),
