@@ -942,7 +942,7 @@ _cubeblob() {
             return 0
             ;;
         cubeblob__subcmd__serve)
-            opts="-q -v -h --listen --s3-listen --data --user --users-file --app-id --auth-key --auth-secret --token-ttl --form-ttl --max-size --s3-endpoint --s3-bucket --s3-access-key --s3-secret-key --s3-region --public-url --idle-timeout --max-connections --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
+            opts="-q -v -h --listen --s3-listen --data --user --users-file --app-id --auth-key --auth-secret --token-ttl --form-ttl --max-size --s3-endpoint --s3-bucket --s3-access-key --s3-secret-key --s3-region --public-url --idle-timeout --max-connections --database --db-pool --api-url --profile --local --json --quiet --progress --color --timeout --retries --allow-insecure-http --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1021,6 +1021,14 @@ _cubeblob() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-pool)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -557,6 +557,8 @@ set edit:completion:arg-completer[cubeblob] = {|@words|
             cand --public-url 'The address clients reach the server by, e.g. https://files.example.com behind a proxy: upload forms and download URLs name it (default: the --listen address, loopback for a wildcard one), whatever Host header a request carries'
             cand --idle-timeout 'Close a connection that sends no request head for SECS seconds (idle keep-alive connections included)'
             cand --max-connections 'Open connections at most (default: half the open-file limit, less a reserve); more wait to be accepted'
+            cand --database 'Where users, sessions and blob records live: sqlite:PATH (default: cubeblob.db in --data) or postgres://USER:PASSWORD@HOST:PORT/NAME, which several instances can share; prefer the environment for a URL with a password'
+            cand --db-pool 'Connections to PostgreSQL at most, per instance'
             cand --api-url 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)'
             cand --profile 'Profile in the config file to read and store the token in'
             cand --progress 'How to show transfer progress on stderr'

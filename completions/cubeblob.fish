@@ -553,6 +553,8 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l s3-region -d
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l public-url -d 'The address clients reach the server by, e.g. https://files.example.com behind a proxy: upload forms and download URLs name it (default: the --listen address, loopback for a wildcard one), whatever Host header a request carries' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no request head for SECS seconds (idle keep-alive connections included)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l max-connections -d 'Open connections at most (default: half the open-file limit, less a reserve); more wait to be accepted' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l database -d 'Where users, sessions and blob records live: sqlite:PATH (default: cubeblob.db in --data) or postgres://USER:PASSWORD@HOST:PORT/NAME, which several instances can share; prefer the environment for a URL with a password' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l db-pool -d 'Connections to PostgreSQL at most, per instance' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l profile -d 'Profile in the config file to read and store the token in' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'

@@ -811,6 +811,21 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
 
+    /// Where users, sessions and blob records live: sqlite:PATH (default: cubeblob.db in
+    /// --data) or postgres://USER:PASSWORD@HOST:PORT/NAME, which several instances can
+    /// share; prefer the environment for a URL with a password
+    #[arg(
+        long,
+        env = "CUBEBLOB_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database: Option<String>,
+
+    /// Connections to PostgreSQL at most, per instance
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub db_pool: usize,
+
     /// Test aid: spoil every upload form handed out, so that storage refuses it
     #[arg(long, hide = true, value_enum, value_name = "HOW")]
     pub s3_tamper: Option<FormTamper>,

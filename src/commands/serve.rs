@@ -12,12 +12,14 @@ use crate::cli::{FormTamper, ServeArgs};
 use crate::exit::{Exit, InputError};
 use crate::secret::Secret;
 use crate::server::{
-    default_data_dir, public_base, ExternalS3, FaultPlan, RunningServer, ServerConfig, Tamper,
+    default_data_dir, public_base, DatabaseUrl, ExternalS3, FaultPlan, RunningServer, ServerConfig,
+    Tamper,
 };
 
 pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
     let config = config_from(args)?;
     let data_dir = config.data_dir.clone();
+    let database = config.database.clone();
     let fault_rules = config.faults.as_ref().map(|plan| plan.len());
     let server = RunningServer::start(config).await?;
 
@@ -29,6 +31,9 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
             server.s3_url(),
             data_dir.display()
         );
+        if matches!(database, DatabaseUrl::Postgres(_)) {
+            eprintln!("cubeblob: metadata in {}", database.shown());
+        }
         eprintln!(
             "cubeblob: log in with `cubeblob --api-url {} login --app-id {} --auth-key {} --login {}`",
             server.base_url(),
@@ -74,7 +79,17 @@ fn config_from(mut args: ServeArgs) -> Result<ServerConfig> {
             return Err(InputError::Invalid(format!("`{what}` must be at least 1 second")).into());
         }
     }
+    let database = match args.database.as_deref().filter(|url| !url.is_empty()) {
+        Some(url) => DatabaseUrl::parse(url)
+            .map_err(|e| InputError::Invalid(format!("`--database`: {e}")))?,
+        None => DatabaseUrl::Sqlite(None),
+    };
+    if args.db_pool == 0 {
+        return Err(InputError::Invalid("`--db-pool` must be at least 1".into()).into());
+    }
     Ok(ServerConfig {
+        database,
+        db_pool: args.db_pool,
         listen: args.listen,
         s3_listen: args.s3_listen,
         data_dir: args.data.unwrap_or_else(default_data_dir),

@@ -16,7 +16,7 @@ use axum::Extension;
 use serde_json::{json, Map, Value};
 
 use super::body::{self, lenient_u64, scalar_text};
-use super::db::{self, NewSession, SessionRow, UserRow};
+use super::db::{NewSession, SessionRow, UserRow};
 use super::errors::{json_response, ApiError};
 use super::password;
 use super::state::{expiration_header, iso, millis, now_ms, SharedState};
@@ -73,12 +73,13 @@ pub async fn session_layer(
             let now = now_ms();
             let found = state
                 .db
-                .call(move |c| db::touch_session(c, &token, now, now.saturating_add(ttl)))
+                .touch_session(&token, now, now.saturating_add(ttl))
                 .await;
             match found {
                 Ok(Some(session)) => Caller::Session(session),
                 Ok(None) => Caller::BadToken,
-                Err(err) => return ApiError::Internal(err).into_response(),
+                // A lost database is a 503, not a 500.
+                Err(err) => return ApiError::from(err).into_response(),
             }
         }
     };
@@ -166,21 +167,16 @@ pub async fn create(
     }
     let user_id = user.as_ref().map(|u| u.id);
     let app_id = app_id as i64;
-    let session = state
-        .db
-        .call(move |c| {
-            let new = NewSession {
-                token: &token,
-                user_id,
-                application_id: app_id,
-                nonce,
-                ts,
-                now,
-                expires_at_ms,
-            };
-            db::insert_session(c, &new)
-        })
-        .await?;
+    let new = NewSession {
+        token,
+        user_id,
+        application_id: app_id,
+        nonce,
+        ts,
+        now,
+        expires_at_ms,
+    };
+    let session = state.db.insert_session(new).await?;
     let mut response = json_response(
         StatusCode::CREATED,
         &json!({"session": session_json(&session, user.as_ref())}),
@@ -269,15 +265,7 @@ async fn make_guest(state: &SharedState, user: &Map<String, Value>) -> Result<Us
     let now = chrono::Utc::now().timestamp();
     let row = state
         .db
-        .call(move |c| {
-            db::insert_guest(
-                c,
-                &login,
-                full_name.as_deref(),
-                now,
-                now + GUEST_LIFETIME_SECS,
-            )
-        })
+        .insert_guest(&login, full_name.as_deref(), now, now + GUEST_LIFETIME_SECS)
         .await?;
     Ok(row)
 }
@@ -296,7 +284,7 @@ pub(super) async fn authenticate(
         .get("password")
         .and_then(scalar_text)
         .ok_or_else(|| ApiError::invalid("password", "can't be blank"))?;
-    let row = state.db.call(move |c| db::user_by_login(c, &login)).await?;
+    let row = state.db.user_by_login(&login).await?;
     // An unknown login costs a hash too, so timing does not tell logins apart.
     let stored = row
         .as_ref()
@@ -320,7 +308,7 @@ pub async fn show(
 ) -> Result<Response, ApiError> {
     let session = caller.session()?.clone();
     let user = match session.user_id {
-        Some(id) => state.db.call(move |c| db::user_by_id(c, id)).await?,
+        Some(id) => state.db.user_by_id(id).await?,
         None => None,
     };
     Ok(json_response(
@@ -335,10 +323,7 @@ pub async fn destroy(
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
     let token = caller.session()?.token.clone();
-    state
-        .db
-        .call(move |c| db::delete_session(c, &token))
-        .await?;
+    state.db.delete_session(&token).await?;
     let mut response = StatusCode::OK.into_response();
     response.extensions_mut().insert(SessionEnded);
     Ok(response)

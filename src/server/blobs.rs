@@ -17,7 +17,7 @@ use super::blob_input::{
     PER_PAGE_DEFAULT, PER_PAGE_MAX,
 };
 use super::body::{self, lenient_bool, lenient_u64};
-use super::db::{self, BlobRow, NewBlob};
+use super::db::{BlobRow, NewBlob};
 use super::errors::{json_response, ApiError};
 use super::routes::JsonSuffix;
 use super::state::{iso, now, AppState, SharedState, DOWNLOAD_URL_SECS};
@@ -29,13 +29,10 @@ fn segment(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError
 }
 
 async fn find(state: &AppState, blob: BlobRef) -> Result<BlobRow, ApiError> {
-    let row = state
-        .db
-        .call(move |c| match blob {
-            BlobRef::Id(id) => db::blob_by_id(c, id),
-            BlobRef::Uid(uid) => db::blob_by_uid(c, &uid),
-        })
-        .await?;
+    let row = match blob {
+        BlobRef::Id(id) => state.db.blob_by_id(id).await?,
+        BlobRef::Uid(uid) => state.db.blob_by_uid(&uid).await?,
+    };
     row.ok_or(ApiError::NotFound)
 }
 
@@ -116,21 +113,16 @@ pub async fn create(
     let blob = {
         let (uid, content_type) = (uid.clone(), content_type.clone());
         let (at, form_expires_at) = (created.timestamp(), form_expires.timestamp());
-        state
-            .db
-            .call(move |c| {
-                let new = NewBlob {
-                    uid: &uid,
-                    owner_id,
-                    name: &name,
-                    content_type: &content_type,
-                    public,
-                    form_expires_at,
-                    now: at,
-                };
-                db::insert_blob(c, &new)
-            })
-            .await?
+        let new = NewBlob {
+            uid,
+            owner_id,
+            name,
+            content_type,
+            public,
+            form_expires_at,
+            now: at,
+        };
+        state.db.insert_blob(new).await?
     };
     let value = with_write_form(&state, &blob, created, form_expires);
     Ok(json_response(StatusCode::CREATED, &json!({"blob": value})))
@@ -309,10 +301,7 @@ pub async fn list(
     let (blobs, total) = match session.user_id {
         Some(owner) => {
             let offset = (page - 1).saturating_mul(per_page);
-            state
-                .db
-                .call(move |c| db::list_blobs(c, owner, per_page, offset))
-                .await?
+            state.db.list_blobs(owner, per_page, offset).await?
         }
         None => (Vec::new(), 0),
     };
@@ -365,10 +354,7 @@ pub async fn update(
     let at = at.timestamp();
     let updated = state
         .db
-        .call(move |c| {
-            db::update_blob(c, id, name.as_deref(), content_type.as_deref(), at)?;
-            db::blob_by_id(c, id)
-        })
+        .update_blob(id, name, content_type, at)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(json_response(

@@ -39,7 +39,9 @@ pub struct DataDir {
 impl DataDir {
     /// Creates the folder layout, and clears uploads that a crash left half-written
     /// (but not another server's in flight: see `temp`).
-    pub fn prepare(root: &Path) -> Result<DataDir> {
+    /// `cubeblob.db` is made only when `sqlite` (the database is in the folder): a
+    /// server on PostgreSQL leaves no empty database file behind.
+    pub fn prepare(root: &Path, sqlite: bool) -> Result<DataDir> {
         for dir in [root.to_path_buf(), root.join("objects"), root.join("tmp")] {
             private_dir_builder()
                 .create(&dir)
@@ -50,7 +52,9 @@ impl DataDir {
             make_private(&dir, 0o700)?;
         }
         let db = root.join(DB_FILE);
-        create_private_file(&db)?;
+        if sqlite {
+            create_private_file(&db)?;
+        }
         for file in [
             db.clone(),
             root.join(format!("{DB_FILE}-wal")),
@@ -209,7 +213,7 @@ mod tests {
     #[test]
     fn secrets_are_kept_and_private() {
         let dir = tempfile::tempdir().unwrap();
-        let data = DataDir::prepare(dir.path()).unwrap();
+        let data = DataDir::prepare(dir.path(), true).unwrap();
         let keys = data.s3_keys().unwrap();
         assert_eq!(data.s3_keys().unwrap().secret, keys.secret);
         let password = data.demo_password("demo").unwrap();
@@ -231,7 +235,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("new").join("data");
-        DataDir::prepare(&root).unwrap();
+        DataDir::prepare(&root, true).unwrap();
         for folder in [dir.path().join("new"), root.clone(), root.join("objects")] {
             let mode = std::fs::metadata(&folder).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700, "{}", folder.display());
@@ -241,7 +245,7 @@ mod tests {
     #[test]
     fn object_paths_only_from_uids() {
         let dir = tempfile::tempdir().unwrap();
-        let data = DataDir::prepare(dir.path()).unwrap();
+        let data = DataDir::prepare(dir.path(), true).unwrap();
         assert!(data.object_path("0a1b00").is_some());
         for bad in ["", "../x", "AB", "a/b", &"a".repeat(65)] {
             assert!(data.object_path(bad).is_none(), "{bad}");

@@ -42,6 +42,19 @@ pub enum ApiError {
     /// 507: a write failed for want of disk space. Logged; the client is told plainly,
     /// as it is not worth retrying until an operator frees space.
     OutOfSpace(anyhow::Error),
+    /// 503: the database (PostgreSQL) cannot be reached; logged, and the client told
+    /// to try again, as the server recovers by itself when it is back.
+    Unavailable(anyhow::Error),
+}
+
+/// The message a lost database gets, in both dialects.
+pub const DATABASE_UNAVAILABLE: &str =
+    "Service Unavailable: the server cannot reach its database, try again later";
+
+/// Whether a failure is a lost database, at any level of its causes.
+pub fn is_unavailable(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|cause| cause.is::<crate::server::db::Unavailable>())
 }
 
 /// The message a full disk gets, in both dialects.
@@ -83,6 +96,7 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Storage(_) => StatusCode::BAD_GATEWAY,
             ApiError::OutOfSpace(_) => StatusCode::INSUFFICIENT_STORAGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -109,6 +123,7 @@ impl ApiError {
             ApiError::BadRequest(message) | ApiError::Storage(message) => message.clone(),
             ApiError::Internal(_) => "Internal server error".into(),
             ApiError::OutOfSpace(_) => OUT_OF_SPACE.into(),
+            ApiError::Unavailable(_) => DATABASE_UNAVAILABLE.into(),
             ApiError::TokenRequired | ApiError::InvalidPassword | ApiError::Invalid(..) => {
                 unreachable!("rendered without a base message")
             }
@@ -120,6 +135,8 @@ impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
         if is_out_of_space(&err) {
             ApiError::OutOfSpace(err)
+        } else if is_unavailable(&err) {
+            ApiError::Unavailable(err)
         } else {
             ApiError::Internal(err)
         }
@@ -138,9 +155,16 @@ impl IntoResponse for ApiError {
             // The client sees a generic 500; the operator sees the cause.
             ApiError::Internal(err) => eprintln!("cubeblob serve: internal error: {err:#}"),
             ApiError::OutOfSpace(err) => eprintln!("cubeblob serve: out of disk space: {err:#}"),
+            ApiError::Unavailable(err) => eprintln!("cubeblob serve: {err:#}"),
             _ => {}
         }
-        json_response(self.status(), &self.body())
+        let mut response = json_response(self.status(), &self.body());
+        if matches!(self, ApiError::Unavailable(_)) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }
 
@@ -258,6 +282,14 @@ impl From<anyhow::Error> for S3Error {
         if is_out_of_space(&err) {
             eprintln!("cubeblob serve: out of disk space: {err:#}");
             return S3Error::out_of_space();
+        }
+        if is_unavailable(&err) {
+            eprintln!("cubeblob serve: {err:#}");
+            return S3Error::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                DATABASE_UNAVAILABLE,
+            );
         }
         eprintln!("cubeblob serve: internal error: {err:#}");
         S3Error::internal()

@@ -11,7 +11,6 @@ use serde_json::json;
 
 use super::auth::{authenticate, refuse_providers, user_json, Caller};
 use super::body;
-use super::db;
 use super::errors::{json_response, ApiError};
 use super::state::SharedState;
 
@@ -30,7 +29,7 @@ pub async fn login(
     let (user_id, now) = (user.id, chrono::Utc::now().timestamp());
     state
         .db
-        .call(move |c| db::set_session_user(c, session_id, Some(user_id), now))
+        .set_session_user(session_id, Some(user_id), now)
         .await?;
     Ok(json_response(
         StatusCode::ACCEPTED,
@@ -45,9 +44,6 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let session_id = caller.session()?.id;
     let now = chrono::Utc::now().timestamp();
-    state
-        .db
-        .call(move |c| db::set_session_user(c, session_id, None, now))
-        .await?;
+    state.db.set_session_user(session_id, None, now).await?;
     Ok(StatusCode::OK.into_response())
 }

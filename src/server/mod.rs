@@ -1,6 +1,7 @@
 //! The local ConnectyCube-compatible storage server: the API of CONTRACT.md and an
-//! S3 endpoint for its upload forms and download URLs, over SQLite and a folder of
-//! files. `cubeblob serve` runs it as a process; `--local` runs it in-process.
+//! S3 endpoint for its upload forms and download URLs, over SQLite (or PostgreSQL,
+//! `db`) and a folder of files (or an external S3 store, `store`). `cubeblob serve`
+//! runs it as a process; `--local` runs it in-process.
 
 mod auth;
 mod blob_input;
@@ -36,6 +37,7 @@ use db::Db;
 use state::AppState;
 use store::{ExternalStore, Store};
 
+pub use db::DatabaseUrl;
 pub use faults::FaultPlan;
 pub use state::public_base;
 pub use store::{ExternalS3, Tamper};
@@ -46,6 +48,9 @@ const DEMO_LOGIN: &str = "demo";
 /// Token and form lifetimes are capped, so that expiry dates stay within what the
 /// clock arithmetic and the 4-digit years of the wire formats can hold.
 const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
+/// Connections to PostgreSQL at most, by default.
+pub const DEFAULT_DB_POOL: usize = 16;
 
 /// How long `serve` waits for a request head, by default.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -86,6 +91,10 @@ pub struct ServerConfig {
     /// Open connections at most, both listeners together; `None` derives it from
     /// the open-file limit.
     pub max_connections: Option<usize>,
+    /// The metadata store: SQLite (in the data folder by default) or PostgreSQL.
+    pub database: DatabaseUrl,
+    /// Connections to PostgreSQL at most.
+    pub db_pool: usize,
     /// `scheme://host[:port]` that upload forms and download URLs name, checked by
     /// `public_base`; `None` names the bound address.
     pub public_url: Option<String>,
@@ -112,6 +121,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("idle_timeout", &self.idle_timeout)
             .field("max_connections", &self.max_connections)
             .field("public_url", &self.public_url)
+            .field("database", &self.database)
+            .field("db_pool", &self.db_pool)
             .finish()
     }
 }
@@ -137,6 +148,8 @@ impl ServerConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: None,
             public_url: None,
+            database: DatabaseUrl::Sqlite(None),
+            db_pool: DEFAULT_DB_POOL,
         }
     }
 }
@@ -167,12 +180,7 @@ pub struct RunningServer {
 impl RunningServer {
     /// Opens the data folder, provisions the users, binds the listeners and serves.
     pub async fn start(config: ServerConfig) -> Result<RunningServer> {
-        let setup = {
-            let config = config.clone();
-            tokio::task::spawn_blocking(move || prepare(&config))
-                .await
-                .context("the server's set-up task failed")??
-        };
+        let setup = prepare(&config).await?;
 
         let store = match &config.s3_store {
             Some(external) => {
@@ -329,16 +337,28 @@ struct Setup {
     demo_password: Option<String>,
 }
 
-/// The blocking part of a start: folders, database, keys and users.
-fn prepare(config: &ServerConfig) -> Result<Setup> {
-    let data = DataDir::prepare(&config.data_dir)?;
-    let db = Db::open(&data.db_path())?;
-    let keys = data.s3_keys()?;
+/// The first part of a start: folders, database, keys and users.
+async fn prepare(config: &ServerConfig) -> Result<Setup> {
+    let (data, keys, demo) = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let in_folder = config.database == db::DatabaseUrl::Sqlite(None);
+            let data = DataDir::prepare(&config.data_dir, in_folder)?;
+            let keys = data.s3_keys()?;
+            let demo = match config.users.is_empty() {
+                true => Some(data.demo_password(DEMO_LOGIN)?),
+                false => None,
+            };
+            Ok((data, keys, demo))
+        })
+        .await
+        .context("the server's set-up task failed")??
+    };
+    let db: Db = db::open(&config.database, &data.db_path(), config.db_pool).await?;
     let now = chrono::Utc::now();
-    db.blocking(|c| db::delete_expired_sessions(c, now.timestamp_millis()))?;
+    db.delete_expired_sessions(now.timestamp_millis()).await?;
 
-    let (users, demo_password) = if config.users.is_empty() {
-        let password = data.demo_password(DEMO_LOGIN)?;
+    let (users, demo_password) = if let Some(password) = demo {
         (
             vec![(DEMO_LOGIN.to_string(), password.clone())],
             Some(password),
@@ -350,14 +370,18 @@ fn prepare(config: &ServerConfig) -> Result<Setup> {
         if login.is_empty() || password.is_empty() {
             bail!("a user needs a login and a password (LOGIN:PASSWORD)");
         }
-        db.blocking(|c| {
-            // Rehash only when the password changed, so restarts stay quick.
-            let current = db::user_by_login(c, login)?;
-            if current.is_some_and(|u| password::verify(password, &u.password_hash)) {
-                return Ok(());
-            }
-            db::upsert_user(c, login, &password::hash(password), now.timestamp())
-        })?;
+        // Rehash only when the password changed, so restarts stay quick.
+        let current = db.user_by_login(login).await?;
+        let password = password.clone();
+        let hash = tokio::task::spawn_blocking(move || {
+            let same = current.is_some_and(|u| password::verify(&password, &u.password_hash));
+            (!same).then(|| password::hash(&password))
+        })
+        .await
+        .context("the server's set-up task failed")?;
+        if let Some(hash) = hash {
+            db.upsert_user(login, &hash, now.timestamp()).await?;
+        }
     }
     Ok(Setup {
         db,

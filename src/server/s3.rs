@@ -178,14 +178,9 @@ async fn read_value(field: &mut Field<'_>, room: usize) -> Result<String, S3Erro
 
 /// The blob record an upload is for: no record, no upload.
 async fn find_blob(state: &AppState, key: &str) -> Result<BlobRow, S3Error> {
-    let owned = key.to_string();
-    state
-        .db
-        .call(move |c| db::blob_by_uid(c, &owned))
-        .await?
-        .ok_or_else(|| {
-            S3Error::access_denied(format!("Access Denied: no blob has the key `{key}`"))
-        })
+    state.db.blob_by_uid(key).await?.ok_or_else(|| {
+        S3Error::access_denied(format!("Access Denied: no blob has the key `{key}`"))
+    })
 }
 
 struct Landed {
@@ -294,20 +289,16 @@ async fn store(
     let etag = md5.clone();
     let content_type = content_type.map(str::to_string);
     let at = now().timestamp();
+    let object = db::Landed {
+        size,
+        md5,
+        content_type,
+    };
+    // Deleted meanwhile: the step does not run, and `temp` goes with it.
+    let persist: db::FileStep = Box::new(move || Ok(temp.persist(&target)?));
     let stored = state
         .db
-        .call(move |c| {
-            if db::blob_by_uid(c, &uid)?.is_none() {
-                return Ok(false); // deleted meanwhile; `temp` goes with the closure
-            }
-            temp.persist(&target)?;
-            let object = db::Landed {
-                size,
-                md5: &md5,
-                content_type: content_type.as_deref(),
-            };
-            db::record_object(c, &uid, &object, at)
-        })
+        .record_object(&uid, object, at, Some(persist))
         .await?;
     if !stored {
         return Err(S3Error::no_such_key());
@@ -389,7 +380,7 @@ async fn serve_object(
     }
 
     let Path(key) = key.map_err(|_| S3Error::no_such_key())?;
-    let blob = state.db.call(move |c| db::blob_by_uid(c, &key)).await?;
+    let blob = state.db.blob_by_uid(&key).await?;
     if !signed && !blob.as_ref().is_some_and(|b| b.public) {
         // Unsigned, and private or absent alike: the signature check's own refusal.
         return Err(verify(method.as_str())

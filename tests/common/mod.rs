@@ -56,6 +56,12 @@ impl TestServer {
             &bob,
         ];
         args.extend_from_slice(extra);
+        // The second run of the server tests in CI: each data folder gets a database
+        // of its own on the PostgreSQL cluster (the same one again on a restart).
+        let database = serve_database(data);
+        if let Some(url) = &database {
+            args.extend(["--database", url]);
+        }
         let mut child = StdCommand::new(bin())
             .args(&args)
             .env_remove("CUBEBLOB_API_URL")
@@ -90,6 +96,59 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `CUBEBLOB_TEST_SERVE_DATABASE`, a `postgres://` URL of a cluster, makes every
+/// `TestServer` run on PostgreSQL: a database named after its data folder, made if
+/// missing. Unset, the servers run on SQLite in their data folder.
+pub fn serve_database(data: &Path) -> Option<String> {
+    let base = std::env::var("CUBEBLOB_TEST_SERVE_DATABASE")
+        .ok()
+        .filter(|url| !url.is_empty())?;
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut hasher);
+    let name = format!("cb_test_{:016x}", hasher.finish());
+    Some(create_database(&base, &name))
+}
+
+/// Makes database `name` on the cluster of `base` (a `postgres://` URL) unless it is
+/// there; the URL of the new database.
+pub fn create_database(base: &str, name: &str) -> String {
+    let mut url = url::Url::parse(base).expect("a postgres:// URL");
+    let (base, name_owned) = (base.to_string(), name.to_string());
+    // On a thread of its own: the caller may be inside a tokio test's runtime.
+    std::thread::spawn(move || create_database_blocking(&base, &name_owned))
+        .join()
+        .expect("create the test database");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+fn create_database_blocking(base: &str, name: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test PostgreSQL");
+        let connection = tokio::spawn(connection);
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .await
+            .unwrap()
+            .is_some();
+        if !exists {
+            // Two servers on one folder may race to make it: the loser's error is fine.
+            let _ = client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await;
+        }
+        drop(client);
+        let _ = connection.await;
+    });
 }
 
 /// A value from the `key=value` start line of `cubeblob serve`.

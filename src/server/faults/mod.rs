@@ -30,7 +30,7 @@ use axum::middleware::{from_fn_with_state, Next};
 use axum::response::Response;
 use axum::Router;
 
-use super::db::{self, Db};
+use super::db::Db;
 use answer::{broken_connection, cut_off, range_start, refusal};
 pub use plan::FaultPlan;
 use plan::{Action, Route};
@@ -71,7 +71,7 @@ async fn apply(State(faults): State<Arc<Faults>>, req: Request, next: Next) -> R
         }) => {
             if end_session {
                 if let Some(token) = super::auth::token_of(&req) {
-                    let _ = faults.db.call(move |c| db::delete_session(c, &token)).await;
+                    let _ = faults.db.delete_session(&token).await;
                 }
             }
             let _ = axum::body::to_bytes(req.into_body(), DRAIN_LIMIT).await;

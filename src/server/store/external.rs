@@ -234,22 +234,13 @@ pub async fn complete(
         ));
     }
     let (id, uid, at) = (blob.id, blob.uid.clone(), now().timestamp());
-    let recorded = state
-        .db
-        .call(move |c| {
-            // The store keeps the object's Content-Type itself and serves it.
-            let landed = db::Landed {
-                size: object.size,
-                md5: &object.etag,
-                content_type: None,
-            };
-            let recorded = db::record_object(c, &uid, &landed, at)?;
-            if recorded {
-                db::complete_blob(c, id, at)?;
-            }
-            Ok(recorded)
-        })
-        .await?;
+    // The store keeps the object's Content-Type itself and serves it.
+    let landed = db::Landed {
+        size: object.size,
+        md5: object.etag,
+        content_type: None,
+    };
+    let recorded = state.db.record_and_complete(id, &uid, landed, at).await?;
     if recorded {
         Ok(())
     } else {
@@ -266,7 +257,7 @@ pub async fn delete(
 ) -> Result<(), ApiError> {
     store.delete_object(&blob.uid).await?;
     let id = blob.id;
-    state.db.call(move |c| db::delete_blob(c, id)).await?;
+    state.db.delete_blob(id, None).await?;
     Ok(())
 }
 
@@ -283,7 +274,7 @@ pub async fn renew(
     let id = blob.id;
     state
         .db
-        .call(move |c| renewal.apply(c, id))
+        .renew_blob(id, renewal, None)
         .await?
         .ok_or(ApiError::NotFound)
 }

@@ -25,29 +25,16 @@ pub async fn complete(state: &AppState, blob: &BlobRow) -> Result<(), ApiError> 
         return Err(not_uploaded());
     }
     let (id, at) = (blob.id, now().timestamp());
-    state.db.call(move |c| db::complete_blob(c, id, at)).await?;
+    state.db.complete_blob(id, at).await?;
     Ok(())
 }
 
 pub async fn delete(state: &AppState, blob: &BlobRow) -> Result<(), ApiError> {
     let id = blob.id;
     let file = state.data.object_path(&blob.uid);
-    state
-        .db
-        .call(move |c| {
-            // Under the database lock, like an upload landing, so the two cannot
-            // interleave and leave a file without a record.
-            db::delete_blob(c, id)?;
-            if let Some(file) = file {
-                match std::fs::remove_file(&file) {
-                    Ok(()) => {}
-                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(err) => return Err(err.into()),
-                }
-            }
-            Ok(())
-        })
-        .await?;
+    // With the record held, like an upload landing, so the two cannot interleave
+    // and leave a file without a record.
+    state.db.delete_blob(id, Some(remove(file))).await?;
     Ok(())
 }
 
@@ -61,19 +48,20 @@ pub async fn renew(
 ) -> Result<BlobRow, ApiError> {
     let id = blob.id;
     let file = state.data.object_path(&blob.uid);
-    let renewed = state
-        .db
-        .call(move |c| {
-            let renewed = renewal.apply(c, id)?;
-            if let Some(file) = file {
-                match std::fs::remove_file(&file) {
-                    Ok(()) => {}
-                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(err) => return Err(err.into()),
-                }
-            }
-            Ok(renewed)
-        })
-        .await?;
+    let renewed = state.db.renew_blob(id, renewal, Some(remove(file))).await?;
     renewed.ok_or(ApiError::NotFound)
+}
+
+/// The step that removes a blob's file, if it has one; a file already gone is fine.
+fn remove(file: Option<std::path::PathBuf>) -> db::FileStep {
+    Box::new(move || {
+        if let Some(file) = file {
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    })
 }

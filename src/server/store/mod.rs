@@ -118,28 +118,7 @@ pub async fn renew(
     }
 }
 
-/// An owned `db::Renewal`, to move onto the database thread.
-pub struct Renewal {
-    pub uid: String,
-    pub name: Option<String>,
-    pub content_type: Option<String>,
-    pub form_expires_at: i64,
-    pub now: i64,
-}
-
-impl Renewal {
-    fn apply(&self, conn: &rusqlite::Connection, id: i64) -> anyhow::Result<Option<BlobRow>> {
-        let renewal = super::db::Renewal {
-            uid: &self.uid,
-            name: self.name.as_deref(),
-            content_type: self.content_type.as_deref(),
-            form_expires_at: self.form_expires_at,
-            now: self.now,
-        };
-        super::db::renew_blob(conn, id, &renewal)?;
-        super::db::blob_by_id(conn, id)
-    }
-}
+pub use super::db::Renewal;
 
 /// The refusal of a complete with nothing to complete.
 fn not_uploaded() -> ApiError {

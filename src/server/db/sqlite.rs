@@ -1,12 +1,18 @@
-//! The metadata store: users, sessions and blob records in SQLite (`DATA/cubeblob.db`).
-//! One connection behind a mutex, used from blocking threads for short statements;
-//! WAL and a busy timeout keep a second process on the same folder from failing.
+//! The SQLite `Storage` (`DATA/cubeblob.db`), the embedded default. One connection
+//! behind a mutex, used from blocking threads for short statements, so each method
+//! is atomic with respect to the others; WAL and a busy timeout keep a second process
+//! on the same folder from failing.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, Result};
+use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{
+    BlobRow, FileStep, Landed, NewBlob, NewSession, Renewal, SessionRow, Storage, UserRow,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -72,12 +78,12 @@ fn add_missing_columns(conn: &Connection) -> Result<()> {
 
 /// The database handle shared by all requests.
 #[derive(Clone)]
-pub struct Db {
+pub struct SqliteDb {
     conn: Arc<Mutex<Connection>>,
 }
 
-impl Db {
-    pub fn open(path: &Path) -> Result<Db> {
+impl SqliteDb {
+    pub fn open(path: &Path) -> Result<SqliteDb> {
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the database `{}`", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -88,22 +94,13 @@ impl Db {
             .map_err(anyhow::Error::from)
             .and_then(|()| add_missing_columns(&conn))
             .with_context(|| format!("cannot set up the database `{}`", path.display()))?;
-        Ok(Db {
+        Ok(SqliteDb {
             conn: Arc::new(Mutex::new(conn)),
         })
     }
 
-    /// Runs `f` with the connection on this thread: for set-up, before any request.
-    pub fn blocking<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
-        let mut guard = self
-            .conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut guard)
-    }
-
     /// Runs `f` with the connection on a blocking thread.
-    pub async fn call<R, F>(&self, f: F) -> Result<R>
+    async fn call<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
@@ -120,17 +117,6 @@ impl Db {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    pub id: i64,
-    pub login: String,
-    pub password_hash: String,
-    pub full_name: Option<String>,
-    pub guest_expires_at: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
 fn user_from(row: &Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
         id: row.get("id")?,
@@ -143,20 +129,20 @@ fn user_from(row: &Row<'_>) -> rusqlite::Result<UserRow> {
     })
 }
 
-pub fn user_by_login(conn: &Connection, login: &str) -> Result<Option<UserRow>> {
+fn user_by_login(conn: &Connection, login: &str) -> Result<Option<UserRow>> {
     Ok(conn
         .query_row("SELECT * FROM users WHERE login = ?1", [login], user_from)
         .optional()?)
 }
 
-pub fn user_by_id(conn: &Connection, id: i64) -> Result<Option<UserRow>> {
+fn user_by_id(conn: &Connection, id: i64) -> Result<Option<UserRow>> {
     Ok(conn
         .query_row("SELECT * FROM users WHERE id = ?1", [id], user_from)
         .optional()?)
 }
 
 /// Creates the user, or gives an existing one a new password hash.
-pub fn upsert_user(conn: &Connection, login: &str, password_hash: &str, now: i64) -> Result<()> {
+fn upsert_user(conn: &Connection, login: &str, password_hash: &str, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO users (login, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
          ON CONFLICT (login) DO UPDATE SET password_hash = ?2, updated_at = ?3",
@@ -166,7 +152,7 @@ pub fn upsert_user(conn: &Connection, login: &str, password_hash: &str, now: i64
 }
 
 /// Makes a guest user, who has no password and whose sessions end at `expires_at`.
-pub fn insert_guest(
+fn insert_guest(
     conn: &Connection,
     login: &str,
     full_name: Option<&str>,
@@ -179,32 +165,6 @@ pub fn insert_guest(
         params![login, full_name, expires_at, now],
     )?;
     user_by_id(conn, conn.last_insert_rowid())?.context("the new guest user vanished")
-}
-
-#[derive(Clone)]
-pub struct SessionRow {
-    pub id: i64,
-    pub token: String,
-    pub user_id: Option<i64>,
-    pub application_id: i64,
-    pub nonce: i64,
-    pub ts: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub expires_at_ms: i64,
-}
-
-impl std::fmt::Debug for SessionRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The token is a credential: never in logs.
-        f.debug_struct("SessionRow")
-            .field("id", &self.id)
-            .field("token", &"<redacted>")
-            .field("user_id", &self.user_id)
-            .field("application_id", &self.application_id)
-            .field("expires_at_ms", &self.expires_at_ms)
-            .finish_non_exhaustive()
-    }
 }
 
 fn session_from(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
@@ -221,17 +181,7 @@ fn session_from(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
     })
 }
 
-pub struct NewSession<'a> {
-    pub token: &'a str,
-    pub user_id: Option<i64>,
-    pub application_id: i64,
-    pub nonce: i64,
-    pub ts: i64,
-    pub now: i64,
-    pub expires_at_ms: i64,
-}
-
-pub fn insert_session(conn: &Connection, s: &NewSession<'_>) -> Result<SessionRow> {
+fn insert_session(conn: &Connection, s: &NewSession) -> Result<SessionRow> {
     conn.execute(
         "INSERT INTO sessions (token, user_id, application_id, nonce, ts, created_at, updated_at, expires_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
@@ -246,7 +196,7 @@ pub fn insert_session(conn: &Connection, s: &NewSession<'_>) -> Result<SessionRo
 
 /// The live session of `token`, its expiry pushed to `new_expiry_ms` (sliding
 /// expiry); `None` for an unknown or expired token, which is then forgotten.
-pub fn touch_session(
+fn touch_session(
     conn: &Connection,
     token: &str,
     now_ms: i64,
@@ -304,7 +254,7 @@ pub fn touch_session(
 
 /// `POST /login` and `DELETE /login`: the session now acts for `user_id` (none: the
 /// application's). The token stays the same.
-pub fn set_session_user(
+fn set_session_user(
     conn: &Connection,
     session_id: i64,
     user_id: Option<i64>,
@@ -317,38 +267,14 @@ pub fn set_session_user(
     Ok(())
 }
 
-pub fn delete_session(conn: &Connection, token: &str) -> Result<()> {
+fn delete_session(conn: &Connection, token: &str) -> Result<()> {
     conn.execute("DELETE FROM sessions WHERE token = ?1", [token])?;
     Ok(())
 }
 
-pub fn delete_expired_sessions(conn: &Connection, now_ms: i64) -> Result<()> {
+fn delete_expired_sessions(conn: &Connection, now_ms: i64) -> Result<()> {
     conn.execute("DELETE FROM sessions WHERE expires_at_ms <= ?1", [now_ms])?;
     Ok(())
-}
-
-#[derive(Debug, Clone)]
-pub struct BlobRow {
-    pub id: i64,
-    pub uid: String,
-    pub owner_id: i64,
-    pub name: String,
-    pub content_type: String,
-    pub public: bool,
-    pub size: Option<i64>,
-    pub object_size: Option<i64>,
-    pub object_md5: Option<String>,
-    pub object_content_type: Option<String>,
-    pub completed_at: Option<i64>,
-    pub form_expires_at: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-impl BlobRow {
-    pub fn is_complete(&self) -> bool {
-        self.completed_at.is_some()
-    }
 }
 
 fn blob_from(row: &Row<'_>) -> rusqlite::Result<BlobRow> {
@@ -370,17 +296,7 @@ fn blob_from(row: &Row<'_>) -> rusqlite::Result<BlobRow> {
     })
 }
 
-pub struct NewBlob<'a> {
-    pub uid: &'a str,
-    pub owner_id: i64,
-    pub name: &'a str,
-    pub content_type: &'a str,
-    pub public: bool,
-    pub form_expires_at: i64,
-    pub now: i64,
-}
-
-pub fn insert_blob(conn: &Connection, b: &NewBlob<'_>) -> Result<BlobRow> {
+fn insert_blob(conn: &Connection, b: &NewBlob) -> Result<BlobRow> {
     conn.execute(
         "INSERT INTO blobs (uid, owner_id, name, content_type, public, form_expires_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
@@ -389,20 +305,20 @@ pub fn insert_blob(conn: &Connection, b: &NewBlob<'_>) -> Result<BlobRow> {
     blob_by_id(conn, conn.last_insert_rowid())?.context("the new blob record vanished")
 }
 
-pub fn blob_by_id(conn: &Connection, id: i64) -> Result<Option<BlobRow>> {
+fn blob_by_id(conn: &Connection, id: i64) -> Result<Option<BlobRow>> {
     Ok(conn
         .query_row("SELECT * FROM blobs WHERE id = ?1", [id], blob_from)
         .optional()?)
 }
 
-pub fn blob_by_uid(conn: &Connection, uid: &str) -> Result<Option<BlobRow>> {
+fn blob_by_uid(conn: &Connection, uid: &str) -> Result<Option<BlobRow>> {
     Ok(conn
         .query_row("SELECT * FROM blobs WHERE uid = ?1", [uid], blob_from)
         .optional()?)
 }
 
 /// One page of an owner's blobs in id order, and how many they have in all.
-pub fn list_blobs(
+fn list_blobs(
     conn: &Connection,
     owner_id: i64,
     limit: u64,
@@ -425,7 +341,7 @@ pub fn list_blobs(
     Ok((rows, total as u64))
 }
 
-pub fn update_blob(
+fn update_blob(
     conn: &Connection,
     id: i64,
     name: Option<&str>,
@@ -440,19 +356,9 @@ pub fn update_blob(
     Ok(())
 }
 
-/// What `PUT /blobs/{id}` with `new=1` changes: a new uid (so the old one and
-/// every URL made for it name nothing), a fresh form, and no content yet.
-pub struct Renewal<'a> {
-    pub uid: &'a str,
-    pub name: Option<&'a str>,
-    pub content_type: Option<&'a str>,
-    pub form_expires_at: i64,
-    pub now: i64,
-}
-
 /// Gives a blob a new uid and forgets its object: not complete until new content is
 /// uploaded and completed. `size` keeps the old value, as the service's answer does.
-pub fn renew_blob(conn: &Connection, id: i64, r: &Renewal<'_>) -> Result<()> {
+fn renew_blob(conn: &Connection, id: i64, r: &Renewal) -> Result<()> {
     conn.execute(
         "UPDATE blobs SET uid = ?2, name = COALESCE(?3, name),
          content_type = COALESCE(?4, content_type), object_size = NULL, object_md5 = NULL,
@@ -464,7 +370,7 @@ pub fn renew_blob(conn: &Connection, id: i64, r: &Renewal<'_>) -> Result<()> {
 
 /// Marks a blob complete with the size of the object it holds (the real size wins
 /// over the declared one). The first completion time is kept.
-pub fn complete_blob(conn: &Connection, id: i64, now: i64) -> Result<()> {
+fn complete_blob(conn: &Connection, id: i64, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE blobs SET size = object_size, completed_at = COALESCE(completed_at, ?2),
          updated_at = ?2 WHERE id = ?1",
@@ -473,16 +379,9 @@ pub fn complete_blob(conn: &Connection, id: i64, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// A landed upload: its size, MD5 and the Content-Type it was sent with.
-pub struct Landed<'a> {
-    pub size: u64,
-    pub md5: &'a str,
-    pub content_type: Option<&'a str>,
-}
-
 /// Records a landed upload; false when the blob record is gone. A completed blob
 /// that is uploaded again takes the new size.
-pub fn record_object(conn: &Connection, uid: &str, object: &Landed<'_>, now: i64) -> Result<bool> {
+fn record_object(conn: &Connection, uid: &str, object: &Landed, now: i64) -> Result<bool> {
     let changed = conn.execute(
         "UPDATE blobs SET object_size = ?2, object_md5 = ?3, updated_at = ?4,
          object_content_type = ?5,
@@ -498,8 +397,178 @@ pub fn record_object(conn: &Connection, uid: &str, object: &Landed<'_>, now: i64
     Ok(changed > 0)
 }
 
-pub fn delete_blob(conn: &Connection, id: i64) -> Result<bool> {
+fn delete_blob(conn: &Connection, id: i64) -> Result<bool> {
     Ok(conn.execute("DELETE FROM blobs WHERE id = ?1", [id])? > 0)
+}
+
+#[async_trait]
+impl Storage for SqliteDb {
+    async fn user_by_login(&self, login: &str) -> Result<Option<UserRow>> {
+        let login = login.to_owned();
+        self.call(move |c| user_by_login(c, &login)).await
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>> {
+        self.call(move |c| user_by_id(c, id)).await
+    }
+
+    async fn upsert_user(&self, login: &str, password_hash: &str, now: i64) -> Result<()> {
+        let (login, hash) = (login.to_owned(), password_hash.to_owned());
+        self.call(move |c| upsert_user(c, &login, &hash, now)).await
+    }
+
+    async fn insert_guest(
+        &self,
+        login: &str,
+        full_name: Option<&str>,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<UserRow> {
+        let (login, full_name) = (login.to_owned(), full_name.map(str::to_owned));
+        self.call(move |c| insert_guest(c, &login, full_name.as_deref(), now, expires_at))
+            .await
+    }
+
+    async fn insert_session(&self, s: NewSession) -> Result<SessionRow> {
+        self.call(move |c| insert_session(c, &s)).await
+    }
+
+    async fn touch_session(
+        &self,
+        token: &str,
+        now_ms: i64,
+        new_expiry_ms: i64,
+    ) -> Result<Option<SessionRow>> {
+        let token = token.to_owned();
+        self.call(move |c| touch_session(c, &token, now_ms, new_expiry_ms))
+            .await
+    }
+
+    async fn set_session_user(
+        &self,
+        session_id: i64,
+        user_id: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        self.call(move |c| set_session_user(c, session_id, user_id, now))
+            .await
+    }
+
+    async fn delete_session(&self, token: &str) -> Result<()> {
+        let token = token.to_owned();
+        self.call(move |c| delete_session(c, &token)).await
+    }
+
+    async fn delete_expired_sessions(&self, now_ms: i64) -> Result<()> {
+        self.call(move |c| delete_expired_sessions(c, now_ms)).await
+    }
+
+    async fn insert_blob(&self, b: NewBlob) -> Result<BlobRow> {
+        self.call(move |c| insert_blob(c, &b)).await
+    }
+
+    async fn blob_by_id(&self, id: i64) -> Result<Option<BlobRow>> {
+        self.call(move |c| blob_by_id(c, id)).await
+    }
+
+    async fn blob_by_uid(&self, uid: &str) -> Result<Option<BlobRow>> {
+        let uid = uid.to_owned();
+        self.call(move |c| blob_by_uid(c, &uid)).await
+    }
+
+    async fn list_blobs(
+        &self,
+        owner_id: i64,
+        limit: u64,
+        offset: u64,
+    ) -> Result<(Vec<BlobRow>, u64)> {
+        self.call(move |c| list_blobs(c, owner_id, limit, offset))
+            .await
+    }
+
+    async fn update_blob(
+        &self,
+        id: i64,
+        name: Option<String>,
+        content_type: Option<String>,
+        now: i64,
+    ) -> Result<Option<BlobRow>> {
+        self.call(move |c| {
+            update_blob(c, id, name.as_deref(), content_type.as_deref(), now)?;
+            blob_by_id(c, id)
+        })
+        .await
+    }
+
+    async fn renew_blob(
+        &self,
+        id: i64,
+        r: Renewal,
+        then: Option<FileStep>,
+    ) -> Result<Option<BlobRow>> {
+        self.call(move |c| {
+            renew_blob(c, id, &r)?;
+            let renewed = blob_by_id(c, id)?;
+            if let Some(step) = then {
+                step()?;
+            }
+            Ok(renewed)
+        })
+        .await
+    }
+
+    async fn complete_blob(&self, id: i64, now: i64) -> Result<()> {
+        self.call(move |c| complete_blob(c, id, now)).await
+    }
+
+    async fn record_object(
+        &self,
+        uid: &str,
+        object: Landed,
+        now: i64,
+        first: Option<FileStep>,
+    ) -> Result<bool> {
+        let uid = uid.to_owned();
+        self.call(move |c| {
+            if blob_by_uid(c, &uid)?.is_none() {
+                return Ok(false);
+            }
+            if let Some(step) = first {
+                step()?;
+            }
+            record_object(c, &uid, &object, now)
+        })
+        .await
+    }
+
+    async fn record_and_complete(
+        &self,
+        id: i64,
+        uid: &str,
+        object: Landed,
+        now: i64,
+    ) -> Result<bool> {
+        let uid = uid.to_owned();
+        self.call(move |c| {
+            let recorded = record_object(c, &uid, &object, now)?;
+            if recorded {
+                complete_blob(c, id, now)?;
+            }
+            Ok(recorded)
+        })
+        .await
+    }
+
+    async fn delete_blob(&self, id: i64, then: Option<FileStep>) -> Result<bool> {
+        self.call(move |c| {
+            let deleted = delete_blob(c, id)?;
+            if let Some(step) = then {
+                step()?;
+            }
+            Ok(deleted)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -508,7 +577,7 @@ mod tests {
 
     fn db() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let db = SqliteDb::open(&dir.path().join("t.db")).unwrap();
         let conn = Arc::try_unwrap(db.conn).ok().unwrap().into_inner().unwrap();
         (dir, conn)
     }
@@ -521,7 +590,7 @@ mod tests {
         let alice = user_by_login(&conn, "alice").unwrap().unwrap();
         assert_eq!(alice.password_hash, "h2");
         let new = NewSession {
-            token: "t",
+            token: "t".into(),
             user_id: Some(alice.id),
             application_id: 1,
             nonce: 1,
@@ -549,14 +618,11 @@ mod tests {
             .execute_batch(SCHEMA)
             .unwrap();
         for _ in 0..2 {
-            let db = Db::open(&path).unwrap();
-            db.blocking(|c| {
-                let guest = insert_guest(c, "guest-1", Some("G"), 1, 2)?;
-                assert_eq!(guest.guest_expires_at, Some(2));
-                c.execute("DELETE FROM users", [])?;
-                Ok(())
-            })
-            .unwrap();
+            let db = SqliteDb::open(&path).unwrap();
+            let c = db.conn.lock().unwrap();
+            let guest = insert_guest(&c, "guest-1", Some("G"), 1, 2).unwrap();
+            assert_eq!(guest.guest_expires_at, Some(2));
+            c.execute("DELETE FROM users", []).unwrap();
         }
     }
 
@@ -564,19 +630,19 @@ mod tests {
     fn blobs_complete_with_the_real_size() {
         let (_dir, conn) = db();
         let new = NewBlob {
-            uid: "ab00",
+            uid: "ab00".into(),
             owner_id: 1,
-            name: "n",
-            content_type: "text/plain",
+            name: "n".into(),
+            content_type: "text/plain".into(),
             public: false,
             form_expires_at: 5,
             now: 1,
         };
         let blob = insert_blob(&conn, &new).unwrap();
-        let landed = |size, md5| Landed {
+        let landed = |size, md5: &str| Landed {
             size,
-            md5,
-            content_type: Some("text/plain"),
+            md5: md5.into(),
+            content_type: Some("text/plain".into()),
         };
         assert!(record_object(&conn, "ab00", &landed(7, "md5"), 2).unwrap());
         assert_eq!(blob_by_id(&conn, blob.id).unwrap().unwrap().size, None);
