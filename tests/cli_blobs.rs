@@ -219,7 +219,7 @@ fn list_checks_per_page_before_any_request() {
             .get_output()
             .clone();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("--per-page must be 1 to 100"), "{stderr}");
+        assert!(stderr.contains("`--per-page` must be 1 to 100"), "{stderr}");
         assert!(!stderr.contains("> GET"), "no request: {stderr}");
     }
 }

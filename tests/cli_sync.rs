@@ -299,7 +299,7 @@ fn duplicate_names_refuse_and_incomplete_blobs_are_made_again() {
         .code(6);
     let stderr = stderr_of(&out);
     assert!(
-        stderr.contains(&format!("`site/index.html`: blobs {}, {}", a.id, b.id)),
+        stderr.contains(&format!("\n`site/index.html`: blobs {}, {}\n", a.id, b.id)),
         "{stderr}"
     );
     assert!(stderr.contains("hint: delete all but one"), "{stderr}");

@@ -19,7 +19,7 @@ use crate::output::{human, BlobRecord, BlobWriter, Layout};
 pub async fn run(ctx: &Context, args: ListArgs) -> Result<Exit> {
     if !(1..=MAX_PER_PAGE).contains(&args.per_page) {
         let msg = format!(
-            "--per-page must be 1 to {MAX_PER_PAGE}, not {}",
+            "`--per-page` must be 1 to {MAX_PER_PAGE}, not `{}`",
             args.per_page
         );
         return Err(InputError::Invalid(msg).into());

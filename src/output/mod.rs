@@ -162,7 +162,18 @@ fn error_lines(err: &anyhow::Error) -> (String, Option<String>) {
             }
             None => &text,
         };
-        let head = sanitize::escape_for_terminal(head);
+        // Our own local-input errors may list things a line each (the names sync cannot
+        // choose between); each line is escaped, the breaks kept. Anything else is
+        // escaped whole, so text from a server cannot start a line of its own.
+        let head = if matches!(
+            cause.downcast_ref::<crate::exit::InputError>(),
+            Some(crate::exit::InputError::Invalid(_))
+        ) {
+            let lines: Vec<String> = head.lines().map(sanitize::escape_for_terminal).collect();
+            lines.join("\n")
+        } else {
+            sanitize::escape_for_terminal(head)
+        };
         // thiserror variants often repeat their source's text; say each thing once.
         if !messages.iter().any(|m| m.contains(&head)) {
             messages.push(head);
@@ -213,6 +224,10 @@ mod tests {
         let (text, hint) = error_lines(&anyhow::Error::new(ours).context("download `1`"));
         assert_eq!(text, "download `1`: `a` exists");
         assert_eq!(hint.as_deref(), Some("pass `--force`"));
+
+        let listed = crate::exit::InputError::Invalid("two names:\n`a\u{1b}`: 1, 2".into());
+        let (text, _) = error_lines(&anyhow::Error::new(listed));
+        assert_eq!(text, "two names:\n`a\\x1b`: 1, 2");
 
         let wrapped = crate::exit::InputError::Auth("401 no\nhint: fake\nhint: check".into());
         let (text, hint) = error_lines(&anyhow::Error::new(wrapped));
