@@ -107,6 +107,16 @@ fn rm_of_an_id_given_twice_deletes_and_reports_it_once() {
         .success();
     assert_eq!(lines(&out.get_output().stdout), [id]);
     assert!(out.get_output().stderr.is_empty());
+
+    // An id and the uid of the same blob name it twice too.
+    let blob = api.blob("b.txt", b"b", false);
+    let id = blob.id.to_string();
+    let out = cubeblob(config.path(), &server.url)
+        .args(["rm", &id, &blob.uid])
+        .assert()
+        .success();
+    assert_eq!(lines(&out.get_output().stdout), [id]);
+    assert!(out.get_output().stderr.is_empty());
 }
 
 #[test]

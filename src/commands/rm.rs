@@ -5,6 +5,7 @@
 //! for its id (the service deletes by id only). With filters, the matching blobs are
 //! listed first and shown, and a terminal is asked (or `--yes` given) before any delete.
 
+use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::Result;
@@ -157,14 +158,27 @@ fn confirmed(count: u64, size: u64) -> Result<bool> {
 
 /// Deletes `refs`, `jobs` at once, printing each id in order, and the count at the end.
 async fn delete(ctx: &Context, client: &Client, refs: Vec<BlobRef>, jobs: usize) -> Result<Exit> {
-    let total = refs.len();
+    // Uids are resolved first, so that an id and the uid of the same blob delete it
+    // once (the second would otherwise find it gone).
+    let mut resolved = stream::iter(refs)
+        .map(|blob| async move { client.blob_id(&blob).await })
+        .buffered(jobs);
+    let (mut ids, mut seen, mut unresolved) = (Vec::new(), HashSet::new(), Vec::new());
+    while let Some(result) = resolved.next().await {
+        match result {
+            Ok(id) if seen.insert(id) => ids.push(id),
+            Ok(_) => {}
+            Err(e) => unresolved.push(e),
+        }
+    }
+    let total = ids.len() + unresolved.len();
     let mut batch = Batch::new(total, &ctx.out);
+    for e in unresolved {
+        batch.fail(e.into());
+    }
     let mut deleted = 0u64;
-    let mut results = stream::iter(refs)
-        .map(|blob| async move {
-            let id = client.blob_id(&blob).await?;
-            client.delete_blob(id).await.map(|()| id)
-        })
+    let mut results = stream::iter(ids)
+        .map(|id| async move { client.delete_blob(id).await.map(|()| id) })
         .buffered(jobs);
     while let Some(result) = results.next().await {
         match result {
