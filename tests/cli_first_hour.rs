@@ -457,7 +457,10 @@ fn a_plain_download_keeps_an_interrupted_part_and_says_how_to_resume() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.contains("is kept"), "{stderr}");
     assert!(
-        stderr.contains(&format!("hint: `cubeblob download -c {id}`")),
+        stderr.contains(&format!(
+            "hint: `cubeblob download -c {id} -o {}`",
+            target.display()
+        )),
         "{stderr}"
     );
     assert_eq!(

@@ -224,9 +224,10 @@ fn keep_part(out: &Out, target: &Path, blob_ref: &BlobRef, force: bool) {
     }
     out.warn(&format!(
         "`{}` holds {} of an interrupted download; it is kept\nhint: `cubeblob download -c \
-         {blob_ref}` resumes from it; `--force` removes it",
+         {blob_ref} -o {}` resumes from it; `--force` removes it",
         escape_for_terminal(&part.display().to_string()),
-        human::size(meta.len())
+        human::size(meta.len()),
+        escape_for_terminal(&target.display().to_string()),
     ));
 }
 
