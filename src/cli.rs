@@ -834,6 +834,12 @@ pub struct ServeArgs {
     /// (error statuses, cut connections, delays) and can log every request
     #[arg(long, hide = true, env = "CUBEBLOB_SERVE_FAULTS", value_name = "FILE")]
     pub faults: Option<PathBuf>,
+
+    /// Test aid: add N complete blob records without content for LOGIN at start, in
+    /// one transaction (repeatable); names from TEMPLATE (default `seed-{n}.{ext}`,
+    /// `{ext}` cycling through ten extensions, `.png` one in ten)
+    #[arg(long, hide = true, value_name = "N:LOGIN[:TEMPLATE]")]
+    pub seed_blobs: Vec<String>,
 }
 
 /// `HOST:PORT`, or a bare port for loopback: `--listen 8081` is what people type, and

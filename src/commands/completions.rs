@@ -106,7 +106,13 @@ mod tests {
     #[test]
     fn hidden_options_are_not_completed() {
         let bash = String::from_utf8(script(Shell::Bash)).unwrap();
-        for hidden in ["--faults", "--s3-tamper", "--token ", "--password "] {
+        for hidden in [
+            "--faults",
+            "--s3-tamper",
+            "--seed-blobs",
+            "--token ",
+            "--password ",
+        ] {
             assert!(!bash.contains(hidden), "{hidden} is offered");
         }
         assert!(bash.contains("--token-stdin") && bash.contains("--password-stdin"));

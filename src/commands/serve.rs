@@ -12,8 +12,8 @@ use crate::cli::{FormTamper, ServeArgs};
 use crate::exit::{Exit, InputError};
 use crate::secret::Secret;
 use crate::server::{
-    default_data_dir, public_base, DatabaseUrl, ExternalS3, FaultPlan, RunningServer, ServerConfig,
-    Tamper,
+    default_data_dir, public_base, DatabaseUrl, ExternalS3, FaultPlan, RunningServer, SeedSpec,
+    ServerConfig, Tamper,
 };
 
 pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
@@ -21,6 +21,7 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
     let data_dir = config.data_dir.clone();
     let database = config.database.clone();
     let fault_rules = config.faults.as_ref().map(|plan| plan.len());
+    let seeded = config.seed.clone();
     let server = RunningServer::start(config).await?;
 
     print_start_line(&server, ctx.settings.json)?;
@@ -45,6 +46,12 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> Result<Exit> {
             let s = if rules == 1 { "" } else { "s" };
             eprintln!(
                 "cubeblob: a fault plan of {rules} rule{s} is active: requests fail on purpose"
+            );
+        }
+        for spec in &seeded {
+            eprintln!(
+                "cubeblob: {} blob records seeded for `{}` (a test aid: they have no content)",
+                spec.count, spec.login
             );
         }
         eprintln!("cubeblob: press Ctrl-C to stop");
@@ -112,6 +119,11 @@ fn config_from(mut args: ServeArgs) -> Result<ServerConfig> {
             )),
             None => None,
         },
+        seed: args
+            .seed_blobs
+            .iter()
+            .map(|spec| SeedSpec::parse(spec).map_err(InputError::Invalid))
+            .collect::<Result<_, _>>()?,
         idle_timeout: Duration::from_secs(args.idle_timeout),
         public_url: match &args.public_url {
             Some(url) => Some(

@@ -17,6 +17,7 @@ mod password;
 pub(crate) mod range;
 mod routes;
 pub(crate) mod s3;
+mod seed;
 pub(crate) mod sigv4;
 mod state;
 mod store;
@@ -39,6 +40,7 @@ use store::{ExternalStore, Store};
 
 pub use db::DatabaseUrl;
 pub use faults::FaultPlan;
+pub use seed::SeedSpec;
 pub use state::public_base;
 pub use store::{ExternalS3, Tamper};
 
@@ -85,6 +87,8 @@ pub struct ServerConfig {
     pub s3_tamper: Option<Tamper>,
     /// A test aid: the fault plan of `serve --faults` (failures on purpose).
     pub faults: Option<Arc<FaultPlan>>,
+    /// A test aid: blob records to add at start (`serve --seed-blobs`).
+    pub seed: Vec<SeedSpec>,
     /// How long a connection may stay without sending a request head (idle
     /// keep-alive connections included) before it is closed.
     pub idle_timeout: Duration,
@@ -118,6 +122,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("s3_store", &self.s3_store)
             .field("s3_tamper", &self.s3_tamper)
             .field("faults", &self.faults.as_ref().map(|plan| plan.len()))
+            .field("seed", &self.seed)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_connections", &self.max_connections)
             .field("public_url", &self.public_url)
@@ -145,6 +150,7 @@ impl ServerConfig {
             s3_store: None,
             s3_tamper: None,
             faults: None,
+            seed: Vec::new(),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: None,
             public_url: None,
@@ -383,6 +389,7 @@ async fn prepare(config: &ServerConfig) -> Result<Setup> {
             db.upsert_user(login, &hash, now.timestamp()).await?;
         }
     }
+    seed::seed(&db, &config.seed, now.timestamp()).await?;
     Ok(Setup {
         db,
         data,

@@ -205,6 +205,10 @@ pub trait Storage: Send + Sync {
     ) -> Result<bool>;
     /// Deletes the record, then runs `then` with it still held; false when it was gone.
     async fn delete_blob(&self, id: i64, then: Option<FileStep>) -> Result<bool>;
+
+    /// The test aid `serve --seed-blobs`: complete records without an object, all in
+    /// one transaction, in order (ids follow it).
+    async fn insert_seed(&self, blobs: Vec<SeedBlob>) -> Result<()>;
 }
 
 #[derive(Debug, Clone)]
@@ -286,6 +290,18 @@ pub struct NewBlob {
     pub public: bool,
     pub form_expires_at: i64,
     pub now: i64,
+}
+
+/// A record of `serve --seed-blobs`: complete at `at` with `size`, but no object
+/// landed (so downloads of it answer 404).
+pub struct SeedBlob {
+    pub uid: String,
+    pub owner_id: i64,
+    pub name: String,
+    pub content_type: String,
+    pub public: bool,
+    pub size: i64,
+    pub at: i64,
 }
 
 /// What `PUT /blobs/{id}` with `new=1` changes: a new uid (so the old one and

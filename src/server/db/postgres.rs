@@ -15,8 +15,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    BlobRow, FileStep, Landed, NewBlob, NewSession, Renewal, SessionRow, Storage, Unavailable,
-    UserRow,
+    BlobRow, FileStep, Landed, NewBlob, NewSession, Renewal, SeedBlob, SessionRow, Storage,
+    Unavailable, UserRow,
 };
 
 /// The migrations, in order; a database records which it has in `cubeblob_migrations`.
@@ -118,6 +118,9 @@ impl PostgresDb {
         self.pool.get().await.map_err(unavailable)
     }
 }
+
+/// Rows per statement of `insert_seed`: the arrays of one chunk stay a few MB.
+const SEED_CHUNK: usize = 10_000;
 
 /// A lost database, told apart from a refused statement: no SQLSTATE (an I/O error, a
 /// closed connection), a connection exception (class 08) or the server going away.
@@ -558,5 +561,37 @@ impl Storage for PostgresDb {
         run_step(then).await?;
         tx.commit().await.pg()?;
         Ok(deleted)
+    }
+
+    async fn insert_seed(&self, blobs: Vec<SeedBlob>) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.pg()?;
+        // Arrays unnested in one statement per chunk, in order (ids follow it): a
+        // round trip per 10,000 rows rather than per row.
+        let sql = "INSERT INTO blobs (uid, owner_id, name, content_type, public, size,
+                   completed_at, form_expires_at, created_at, updated_at)
+                   SELECT uid, owner_id, name, content_type, public, size, at, at, at, at
+                   FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[],
+                               $5::boolean[], $6::bigint[], $7::bigint[])
+                        WITH ORDINALITY AS s(uid, owner_id, name, content_type, public,
+                                             size, at, ord)
+                   ORDER BY ord";
+        for chunk in blobs.chunks(SEED_CHUNK) {
+            let uids: Vec<&str> = chunk.iter().map(|b| b.uid.as_str()).collect();
+            let owners: Vec<i64> = chunk.iter().map(|b| b.owner_id).collect();
+            let names: Vec<&str> = chunk.iter().map(|b| b.name.as_str()).collect();
+            let types: Vec<&str> = chunk.iter().map(|b| b.content_type.as_str()).collect();
+            let public: Vec<bool> = chunk.iter().map(|b| b.public).collect();
+            let sizes: Vec<i64> = chunk.iter().map(|b| b.size).collect();
+            let times: Vec<i64> = chunk.iter().map(|b| b.at).collect();
+            tx.execute(
+                sql,
+                &[&uids, &owners, &names, &types, &public, &sizes, &times],
+            )
+            .await
+            .pg()?;
+        }
+        tx.commit().await.pg()?;
+        Ok(())
     }
 }
