@@ -4,7 +4,8 @@
 //
 //   CB_API=http://127.0.0.1:8080 CB_TOKEN=... node sdk.cjs upload [-j N] FILE...
 //   CB_API=... CB_TOKEN=... node sdk.cjs download UID OUTPUT
-//   CB_API=... CB_TOKEN=... node sdk.cjs list
+//   CB_API=... CB_TOKEN=... node sdk.cjs download-many [-j N] DIR UID...
+//   CB_API=... CB_TOKEN=... node sdk.cjs list [--name GLOB]
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -56,6 +57,55 @@ async function download(uid, output) {
   await pipeline(res.body, fs.createWriteStream(output));
 }
 
+// Promise.all over `jobs` workers, each taking the next uid: getFileObject for the
+// record (its name and download URL), then fetch piped to DIR/NAME.
+async function downloadMany(args) {
+  let jobs = 1;
+  if (args[0] === "-j") {
+    jobs = Number(args[1]);
+    args = args.slice(2);
+  }
+  const [dir, ...uids] = args;
+  let next = 0;
+  const worker = async () => {
+    while (next < uids.length) {
+      const { blob } = await ConnectyCube.storage.getFileObject(uids[next++], { download_url: 1 });
+      const access = blob.blob_object_access;
+      const url = access.download_url || access.dowload_url;
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+      await pipeline(res.body, fs.createWriteStream(path.join(dir, path.basename(blob.name))));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, uids.length) }, worker));
+}
+
+// A name glob as a script would write it: `*` within a folder, `**` across.
+function globToRegExp(glob) {
+  const body = glob
+    .split("**")
+    .map((part) =>
+      part
+        .split("*")
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+        .join("[^/]*"),
+    )
+    .join(".*");
+  return new RegExp(`^${body}$`);
+}
+
+// The page loop with a filter: each page's matches printed as it arrives, so memory
+// stays flat however many blobs there are.
+async function listMatching(glob) {
+  const match = globToRegExp(glob);
+  for (let page = 1; ; page++) {
+    const res = await ConnectyCube.storage.list({ page, per_page: 100 });
+    const lines = res.items.filter((i) => match.test(i.blob.name)).map((i) => JSON.stringify(i.blob));
+    if (lines.length) process.stdout.write(lines.join("\n") + "\n");
+    if (res.items.length === 0 || page * 100 >= res.total_entries) break;
+  }
+}
+
 async function list() {
   const out = [];
   for (let page = 1; ; page++) {
@@ -67,9 +117,16 @@ async function list() {
 }
 
 const [cmd, ...args] = process.argv.slice(2);
-const run = { upload: () => upload(args), download: () => download(args[0], args[1]), list }[cmd];
+const run = {
+  upload: () => upload(args),
+  download: () => download(args[0], args[1]),
+  "download-many": () => downloadMany(args),
+  list: () => (args[0] === "--name" ? listMatching(args[1]) : list()),
+}[cmd];
 if (!run) {
-  console.error("usage: sdk.cjs upload [-j N] FILE... | download UID OUTPUT | list");
+  console.error(
+    "usage: sdk.cjs upload [-j N] FILE... | download UID OUTPUT | download-many [-j N] DIR UID... | list [--name GLOB]",
+  );
   process.exit(2);
 }
 run().catch((err) => {
