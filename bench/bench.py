@@ -18,7 +18,7 @@ import sys
 import time
 
 from harness import (API, APP_ID, AUTH_KEY, BIG, BIN, CURL_DIR, FILE_SIZE, OUT, RUNS, SDK,
-                     SMALL, SMOKE, STARTUP_RUNS, USERS, W3_FILES, W3_JOBS, W3_SEQ_FILES,
+                     SMALL, STARTUP_RUNS, USERS, W3_FILES, W3_JOBS, W3_SEQ_FILES,
                      W4_BLOBS, WORK, api, check_ok, human_bytes, log, make_files, md5_file,
                      measure, selected, session, write_lines, write_random)
 from many import ManyWorkloads
@@ -355,9 +355,11 @@ def main():
     bench.load_before = " ".join(open("/proc/loadavg").read().split()[:3])
     bench.run_all()
     text = report(bench)
-    log(f"wrote {OUT}")
-    if SMOKE:
+    # A report in the work folder goes with it: on stdout, then (smoke, BENCH_ONLY).
+    if os.path.dirname(os.path.abspath(OUT)) == os.path.abspath(WORK):
         sys.stdout.write(text)
+    else:
+        log(f"wrote {OUT}")
 
 
 if __name__ == "__main__":

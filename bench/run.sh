@@ -6,8 +6,9 @@
 #   bench/run.sh                  the full run (about 15 minutes on 2 cores)
 #   BENCH_SMOKE=1 bench/run.sh    tiny sizes, one run each; prints the report and
 #                                 leaves bench/RESULTS.md alone
-#   BENCH_ONLY=W6,W8 bench/run.sh only these workloads (W1 to W9, COPY); the report
-#                                 goes to a temp file unless BENCH_OUT names one
+#   BENCH_ONLY=W6,W8 bench/run.sh only these workloads (W1 to W9, COPY); prints the
+#                                 report and leaves bench/RESULTS.md alone (unless
+#                                 BENCH_OUT names it)
 #
 # Environment (all optional):
 #   BENCH_RUNS           runs per tool and workload (default 5; smoke 1)
@@ -22,7 +23,7 @@
 #   BENCH_W7_FILES       W7 files to sync (default 1000)
 #   BENCH_W7_SEQ_FILES   files the sequential curl loop re-uploads in W7 (default 200)
 #   BENCH_W8_BLOBS       W8 blobs to list, seeded at the server's start (default 100000)
-#   BENCH_W8_RUNS        runs per tool in W8 (default: BENCH_RUNS)
+#   BENCH_W8_RUNS        runs per tool in W8 (default 3, or BENCH_RUNS if fewer)
 #   BENCH_W9_FILES       W9 uploads (default 1000)
 #   BENCH_NO_POSTGRES=1  skip W9 (skipped anyway, with a note, without PostgreSQL's binaries)
 #   BENCH_OUT            the report (default bench/RESULTS.md; smoke, BENCH_ONLY: a temp file)
