@@ -28,6 +28,7 @@
 #   BENCH_NO_POSTGRES=1  skip W9 (skipped anyway, with a note, without PostgreSQL's binaries)
 #   BENCH_OUT            the report (default bench/RESULTS.md; smoke, BENCH_ONLY: a temp file)
 #   BENCH_NO_BUILD=1     use target/release/cubeblob as it is
+#   BENCH_BIN            measure this cubeblob binary instead (no build)
 #
 # Needs cargo, curl, jq, node and npm (for `connectycube` 6.1.2 into bench/node_modules,
 # installed when missing), and python3 (the driver, bench/bench.py: standard library).
@@ -48,11 +49,15 @@ for tool in cargo cc curl jq node npm python3; do
   fi
 done
 
-if [ "${BENCH_NO_BUILD:-}" != 1 ]; then
-  say "building cubeblob (release)"
-  cargo build --release --quiet
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$(realpath "$BENCH_BIN")
+else
+  if [ "${BENCH_NO_BUILD:-}" != 1 ]; then
+    say "building cubeblob (release)"
+    cargo build --release --quiet
+  fi
+  BIN="$REPO/target/release/cubeblob"
 fi
-BIN="$REPO/target/release/cubeblob"
 
 if [ ! -f "$BENCH/node_modules/connectycube/package.json" ]; then
   say "installing connectycube 6.1.2 into bench/node_modules"
