@@ -108,7 +108,9 @@ pub fn print_line(out: &Out, line: &CopyLine, done: bool) -> io::Result<()> {
                 human::size(size)
             );
             match (&line.reason, line.new_id) {
-                (Some(reason), Some(there)) => text.push_str(&format!("  ({reason}: {there})")),
+                (Some(reason), Some(there)) => {
+                    text.push_str(&format!("  ({reason}, as blob {there})"))
+                }
                 (Some(reason), None) => text.push_str(&format!("  ({reason})")),
                 _ => {}
             }
