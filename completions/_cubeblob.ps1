@@ -55,6 +55,8 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count and total size of your blobs (or those matching filters), by type, month and state')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy blobs into another profile''s application and user (ids, uids, filters or all)')
+            [CompletionResult]::new('cp', 'cp', [CompletionResultType]::ParameterValue, 'Copy blobs into another profile''s application and user (ids, uids, filters or all)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Make the blobs under a prefix match a folder: upload new files, replace changed ones')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the local ConnectyCube-compatible storage server')
@@ -514,6 +516,74 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'cubeblob;copy' {
+            [CompletionResult]::new('--to-profile', '--to-profile', [CompletionResultType]::ParameterName, 'The profile whose stored session receives the copies (never the environment''s credentials)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Write where each blob went (old id → new id, uid, MD5, ...) to this JSON file')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many blobs to copy at once')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'How many blobs to copy at once')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Content types matching a pattern such as `image/*`; repeatable, any of them')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)')
+            [CompletionResult]::new('--before', '--before', [CompletionResultType]::ParameterName, 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)')
+            [CompletionResult]::new('--larger-than', '--larger-than', [CompletionResultType]::ParameterName, 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match')
+            [CompletionResult]::new('--smaller-than', '--smaller-than', [CompletionResultType]::ParameterName, 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--skip-existing', '--skip-existing', [CompletionResultType]::ParameterName, 'Do not copy a blob when the target has one of the same name and size, or the same content (MD5); a rerun copies only what is missing')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be copied and skipped, copy nothing')
+            [CompletionResult]::new('--public', '--public', [CompletionResultType]::ParameterName, 'Public blobs only')
+            [CompletionResult]::new('--private', '--private', [CompletionResultType]::ParameterName, 'Private blobs only')
+            [CompletionResult]::new('--incomplete', '--incomplete', [CompletionResultType]::ParameterName, 'Unfinished uploads only (records never completed)')
+            [CompletionResult]::new('--complete', '--complete', [CompletionResultType]::ParameterName, 'Complete blobs only')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'cubeblob;cp' {
+            [CompletionResult]::new('--to-profile', '--to-profile', [CompletionResultType]::ParameterName, 'The profile whose stored session receives the copies (never the environment''s credentials)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Write where each blob went (old id → new id, uid, MD5, ...) to this JSON file')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many blobs to copy at once')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'How many blobs to copy at once')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Content types matching a pattern such as `image/*`; repeatable, any of them')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)')
+            [CompletionResult]::new('--before', '--before', [CompletionResultType]::ParameterName, 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)')
+            [CompletionResult]::new('--larger-than', '--larger-than', [CompletionResultType]::ParameterName, 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match')
+            [CompletionResult]::new('--smaller-than', '--smaller-than', [CompletionResultType]::ParameterName, 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile in the config file to read and store the token in')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show transfer progress on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a server to answer before giving up on a request')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How many times to retry a safe request after a connection error, 5xx or 429')
+            [CompletionResult]::new('--skip-existing', '--skip-existing', [CompletionResultType]::ParameterName, 'Do not copy a blob when the target has one of the same name and size, or the same content (MD5); a rerun copies only what is missing')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be copied and skipped, copy nothing')
+            [CompletionResult]::new('--public', '--public', [CompletionResultType]::ParameterName, 'Public blobs only')
+            [CompletionResult]::new('--private', '--private', [CompletionResultType]::ParameterName, 'Private blobs only')
+            [CompletionResult]::new('--incomplete', '--incomplete', [CompletionResultType]::ParameterName, 'Unfinished uploads only (records never completed)')
+            [CompletionResult]::new('--complete', '--complete', [CompletionResultType]::ParameterName, 'Complete blobs only')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Run against an embedded local server (data under the user''s data folder); no account needed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per result line (JSON Lines) on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and its answer on stderr (tokens and passwords redacted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'cubeblob;sync' {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Only blobs whose names start with this; put before every file''s name')
             [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Write where every file is (name → id, uid, size, md5, ...) to this JSON file; an existing one spares re-reading unchanged files')
@@ -612,6 +682,7 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             [CompletionResult]::new('replace', 'replace', [CompletionResultType]::ParameterValue, 'Send new content for a blob: the id stays, the uid changes')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count and total size of your blobs (or those matching filters), by type, month and state')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy blobs into another profile''s application and user (ids, uids, filters or all)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Make the blobs under a prefix match a folder: upload new files, replace changed ones')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the local ConnectyCube-compatible storage server')
@@ -652,6 +723,9 @@ Register-ArgumentCompleter -Native -CommandName 'cubeblob' -ScriptBlock {
             break
         }
         'cubeblob;help;stats' {
+            break
+        }
+        'cubeblob;help;copy' {
             break
         }
         'cubeblob;help;sync' {

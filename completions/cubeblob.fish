@@ -59,6 +59,8 @@ complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "replace" -d 'Send
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "rm" -d 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "delete" -d 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "stats" -d 'Count and total size of your blobs (or those matching filters), by type, month and state'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "copy" -d 'Copy blobs into another profile\'s application and user (ids, uids, filters or all)'
+complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "cp" -d 'Copy blobs into another profile\'s application and user (ids, uids, filters or all)'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cubeblob -n "__fish_cubeblob_needs_command" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
@@ -491,6 +493,70 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -s q -l quiet -
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l to-profile -d 'The profile whose stored session receives the copies (never the environment\'s credentials)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l manifest -d 'Write where each blob went (old id → new id, uid, MD5, ...) to this JSON file' -r -F
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -s j -l jobs -d 'How many blobs to copy at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l skip-existing -d 'Do not copy a blob when the target has one of the same name and size, or the same content (MD5); a rerun copies only what is missing'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l dry-run -d 'Show what would be copied and skipped, copy nothing'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l complete -d 'Complete blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l to-profile -d 'The profile whose stored session receives the copies (never the environment\'s credentials)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l manifest -d 'Write where each blob went (old id → new id, uid, MD5, ...) to this JSON file' -r -F
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -s j -l jobs -d 'How many blobs to copy at once' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l name -d 'Names matching a glob (case-sensitive; `*` stays within a folder, `**` crosses); repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l type -d 'Content types matching a pattern such as `image/*`; repeatable, any of them' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l since -d 'Created at or after WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l before -d 'Created before WHEN: RFC 3339, a date, or a duration ago (`90m`, `12h`, `30d`)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l larger-than -d 'Larger than SIZE (`1500`, `10M` = 10^7, `1.5GiB` = 1.5*2^30); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l smaller-than -d 'Smaller than SIZE (`1500`, `10M`, `1.5GiB`); unfinished blobs never match' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l api-url -d 'Base URL of the ConnectyCube API (enterprise hosts, or a local server)' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l profile -d 'Profile in the config file to read and store the token in' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l progress -d 'How to show transfer progress on stderr' -r -f -a "auto\t'Bars on a terminal, plain lines otherwise'
+bar\t'Always bars'
+plain\t'Plain timestamped lines'
+none\t'No progress at all'"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l color -d 'When to use colour (NO_COLOR is honoured too)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l timeout -d 'Seconds to wait for a server to answer before giving up on a request' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l retries -d 'How many times to retry a safe request after a connection error, 5xx or 429' -r
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l skip-existing -d 'Do not copy a blob when the target has one of the same name and size, or the same content (MD5); a rerun copies only what is missing'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l dry-run -d 'Show what would be copied and skipped, copy nothing'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l public -d 'Public blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l private -d 'Private blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l incomplete -d 'Unfinished uploads only (records never completed)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l complete -d 'Complete blobs only'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l local -d 'Run against an embedded local server (data under the user\'s data folder); no account needed'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l json -d 'Print one JSON object per result line (JSON Lines) on stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand cp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l prefix -d 'Only blobs whose names start with this; put before every file\'s name' -r
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l manifest -d 'Write where every file is (name → id, uid, size, md5, ...) to this JSON file; an existing one spares re-reading unchanged files' -r -F
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand sync" -l exclude -d 'Leave out files and folders that match (repeatable), as for `upload`' -r
@@ -572,19 +638,20 @@ complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s q -l quiet -
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -l allow-insecure-http -d 'Allow a plain http:// API URL for a host that is not loopback (tokens travel unencrypted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s v -l verbose -d 'Log each request and its answer on stderr (tokens and passwords redacted)'
 complete -c cubeblob -n "__fish_cubeblob_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "login" -d 'Create a session and store its token in the profile'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "list" -d 'List your blobs: one page, or every page with --all'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "rm" -d 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "stats" -d 'Count and total size of your blobs (or those matching filters), by type, month and state'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "completions" -d 'Print a shell completion script'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
-complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats sync completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "login" -d 'Create a session and store its token in the profile'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "logout" -d 'Destroy the session on the server and forget the stored token'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "whoami" -d 'Show who the token belongs to, which API it is for, and when it expires'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "upload" -d 'Upload files (create the blob, send it to storage, declare it complete)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "info" -d 'Show blob records by id (digits) or uid (hex)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "list" -d 'List your blobs: one page, or every page with --all'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "download" -d 'Download blobs by id or uid to a file, a folder or stdout'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "rename" -d 'Rename a blob (the short form of `edit --name`)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "edit" -d 'Change a blob\'s name or content type; its id, uid and content stay'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "replace" -d 'Send new content for a blob: the id stays, the uid changes'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "rm" -d 'Delete blobs by id or uid, from stdin (`-`), or every blob matching filters'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "stats" -d 'Count and total size of your blobs (or those matching filters), by type, month and state'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "copy" -d 'Copy blobs into another profile\'s application and user (ids, uids, filters or all)'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "sync" -d 'Make the blobs under a prefix match a folder: upload new files, replace changed ones'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "serve" -d 'Run the local ConnectyCube-compatible storage server'
+complete -c cubeblob -n "__fish_cubeblob_using_subcommand help; and not __fish_seen_subcommand_from login logout whoami upload info list download rename edit replace rm stats copy sync completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

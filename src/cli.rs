@@ -301,6 +301,26 @@ Examples:
   cubeblob stats --json | jq .incomplete")]
     Stats(StatsArgs),
 
+    /// Copy blobs into another profile's application and user (ids, uids, filters or all)
+    #[command(visible_alias = "cp")]
+    #[command(after_long_help = "\
+The blobs come from what every command uses (the current profile, --profile, the
+CUBEBLOB_* credentials or --local); they go to the session stored in the profile
+--to-profile names, and only there (log it in with `cubeblob --profile NAME login`).
+Without ids or filters, every blob is copied. Each keeps its name, content type and
+public flag and gets a new id and uid; its bytes stream from one storage to the other,
+MD5-checked at both ends. Unfinished uploads are skipped. A copy that fails leaves
+nothing on the target. Piped, a line per copy: old_id, new_id, old_uid, new_uid, size,
+name.
+
+Examples:
+  cubeblob copy --to-profile prod                       (every blob)
+  cubeblob copy 46919 763ef825ad8748239ed07def2c14555100 --to-profile prod
+  cubeblob --profile staging copy --name 'img/**' --to-profile prod --skip-existing
+  cubeblob copy --to-profile prod --dry-run --skip-existing
+  cubeblob copy --to-profile prod --manifest moved.json && jq '.blobs[\"46919\"].new_uid' moved.json")]
+    Copy(CopyArgs),
+
     /// Make the blobs under a prefix match a folder: upload new files, replace changed ones
     #[command(after_long_help = "\
 Each file under DIR is named like `upload -r` names it (the prefix, then its path below
@@ -680,6 +700,39 @@ pub struct RmArgs {
     /// How many blobs to delete at once
     #[arg(short, long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Blob ids (digits) or uids (hex); with neither these nor filters, every blob
+    #[arg(value_name = "ID|UID")]
+    pub blobs: Vec<String>,
+
+    /// The profile whose stored session receives the copies (never the environment's
+    /// credentials)
+    #[arg(long, value_name = "NAME")]
+    pub to_profile: String,
+
+    /// Do not copy a blob when the target has one of the same name and size, or the
+    /// same content (MD5); a rerun copies only what is missing
+    #[arg(long)]
+    pub skip_existing: bool,
+
+    /// Show what would be copied and skipped, copy nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write where each blob went (old id → new id, uid, MD5, ...) to this JSON file
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+
+    /// How many blobs to copy at once
+    #[arg(short, long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
 
     #[command(flatten)]

@@ -1,6 +1,7 @@
 //! The manifest that `upload --manifest` and `sync --manifest` write: one JSON
 //! document mapping each blob name to where it went (id, uid, public URL) and what it
-//! holds (size, MD5, type), for an app build to read. Written atomically (a temporary
+//! holds (size, MD5, type), for an app build to read; and `copy --manifest`'s, which
+//! maps each source blob's id to its copy (`CopyManifest`). Written atomically (a temporary
 //! file beside it, renamed over it), so a reader never sees half of one. For `sync`
 //! it is also a cache: each entry keeps the local file's size and modification time
 //! when its MD5 was taken, so an unchanged file is not read again, and the blob's uid,
@@ -16,6 +17,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::exit::InputError;
+use crate::output::copy::CopyLine;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -80,21 +82,8 @@ impl Manifest {
     /// Writes it to `path` through a temporary file in the same folder, renamed over
     /// the old one once complete.
     pub fn write(&mut self, path: &Path) -> Result<()> {
-        self.written_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-        let folder = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let failed = || format!("cannot write the manifest `{}`", path.display());
-        let mut temp = tempfile::NamedTempFile::new_in(folder).with_context(failed)?;
-        let mut text = serde_json::to_vec_pretty(self)?;
-        text.push(b'\n');
-        temp.write_all(&text).with_context(failed)?;
-        temp.as_file().sync_all().with_context(failed)?;
-        temp.persist(path)
-            .map_err(|e| e.error)
-            .with_context(failed)?;
-        Ok(())
+        self.written_at = now();
+        write_atomically(path, self)
     }
 
     /// The MD5 of a local file, when the entry for `name` was taken from a file of
@@ -111,6 +100,70 @@ impl Manifest {
         let entry = self.blobs.get(name)?;
         (entry.uid == uid && entry.size == size).then_some(entry.md5.as_str())
     }
+}
+
+/// `copy --manifest`: where each source blob went, keyed by its id (names may repeat).
+/// It holds the copies made and the blobs that `--skip-existing` found already there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyManifest {
+    pub source: Account,
+    pub target: Account,
+    /// When it was written, RFC 3339.
+    pub written_at: String,
+    /// False when some copies failed or the run was interrupted.
+    pub complete: bool,
+    pub blobs: BTreeMap<u64, CopyLine>,
+}
+
+/// One side of a copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub api_url: String,
+    pub user_id: Option<u64>,
+    /// The profile, for the target (the source may be the environment's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+impl CopyManifest {
+    pub fn new(source: Account, target: Account) -> CopyManifest {
+        CopyManifest {
+            source,
+            target,
+            written_at: String::new(),
+            complete: true,
+            blobs: BTreeMap::new(),
+        }
+    }
+
+    /// Writes it atomically, as `Manifest::write` does.
+    pub fn write(&mut self, path: &Path) -> Result<()> {
+        self.written_at = now();
+        write_atomically(path, self)
+    }
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Writes `value` as pretty JSON to `path` through a temporary file in the same
+/// folder, renamed over the old one once complete: a reader never sees half of it.
+fn write_atomically(path: &Path, value: &impl Serialize) -> Result<()> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let failed = || format!("cannot write the manifest `{}`", path.display());
+    let mut temp = tempfile::NamedTempFile::new_in(folder).with_context(failed)?;
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    temp.write_all(&text).with_context(failed)?;
+    temp.as_file().sync_all().with_context(failed)?;
+    temp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(failed)?;
+    Ok(())
 }
 
 /// A modification time as the manifest keeps it.

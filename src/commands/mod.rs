@@ -3,6 +3,7 @@
 
 mod backup;
 mod completions;
+mod copy;
 mod download;
 mod edit;
 mod info;
@@ -132,6 +133,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             Command::Rm(args) => rm::run(&ctx, args).await,
             Command::Stats(args) => stats::run(&ctx, args).await,
             Command::Sync(args) => sync::run(&ctx, args).await,
+            Command::Copy(args) => copy::run(&ctx, args).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions(_) => unreachable!("handled before the runtime starts"),
         };

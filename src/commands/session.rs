@@ -6,7 +6,7 @@ use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
 use super::Settings;
-use crate::api::{Client, ClientConfig, LoginName, SessionCredentials};
+use crate::api::{ApiError, Client, ClientConfig, LoginName, Session, SessionCredentials};
 use crate::config::ConfigFile;
 use crate::exit::InputError;
 use crate::output::Out;
@@ -139,6 +139,51 @@ impl Context {
         }
         let names: Vec<String> = names.keys().map(|n| format!("`{n}`")).collect();
         Some(names.join(", "))
+    }
+
+    /// The session stored in profile `name`, and nothing else: not `CUBEBLOB_TOKEN`, not
+    /// the `CUBEBLOB_*` credentials, not `--api-url` (they are the current side's). It
+    /// is asked who it belongs to, so that a profile missing, not logged in or whose
+    /// session ended is an error that names it before anything is done.
+    pub async fn profile_session(&self, name: &str) -> Result<(Client, Session)> {
+        let config = self.load_config()?;
+        let login = format!("cubeblob --profile {name} login");
+        let Some(profile) = config.profile(name) else {
+            let names: Vec<String> = config
+                .config
+                .profiles
+                .keys()
+                .map(|n| format!("`{n}`"))
+                .collect();
+            let known = match names.is_empty() {
+                true => "it has none".to_string(),
+                false => format!("only {}", names.join(", ")),
+            };
+            return Err(InputError::Auth(format!(
+                "the config has no profile `{name}`; {known}\nhint: log in to it with \
+                 `{login} --app-id ID --auth-key KEY --login NAME`, or choose another"
+            ))
+            .into());
+        };
+        let text = profile.api_url.as_deref().unwrap_or(DEFAULT_API_URL);
+        let url = ClientConfig::parse_url(text, self.settings.allow_insecure_http)?;
+        let Some(token) = profile.token.clone() else {
+            return Err(InputError::Auth(format!(
+                "profile `{name}` is not logged in (to `{url}`)\nhint: run `{login}`"
+            ))
+            .into());
+        };
+        let client = Client::new(self.client_config(url.clone()), Some(token), None)?;
+        client.log_line(&format!("* token: profile `{name}`"));
+        match client.session().await {
+            Ok(session) => Ok((client, session)),
+            Err(ApiError::Status { status: 401, .. }) => Err(InputError::Auth(format!(
+                "the session of profile `{name}` (at `{url}`) has ended\nhint: run `{login}`: \
+                 it makes a new session, asking only for the password"
+            ))
+            .into()),
+            Err(err) => Err(err.into()),
+        }
     }
 
     async fn connect(&self) -> Result<Connection> {

@@ -20,7 +20,7 @@ use crate::output::sanitize::escape_for_terminal;
 use crate::output::{human, Batch, BlobRecord, Out};
 use crate::plan::walk::{self, Excludes, WalkOptions};
 use crate::transfer::source::{self, is_stdin, Source};
-use crate::transfer::{upload, InterruptWatch, UploadRequest};
+use crate::transfer::{upload, Content, InterruptWatch, UploadRequest};
 
 /// One `--json` line: the blob record (with `public_url` for public blobs) and the
 /// local file it came from (`-` for stdin).
@@ -38,8 +38,8 @@ struct Ready {
     shown: String,
     /// The path as given (`-` for stdin), for `--json`.
     file: String,
-    /// Holds stdin's bytes until the upload is done.
-    _source: Source,
+    /// The checked input; it holds stdin's bytes until the upload is done.
+    source: Source,
 }
 
 pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
@@ -118,7 +118,7 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
                     gone.cancel();
                 }
                 let result = match result {
-                    Ok(blob) if want_md5 => match source::md5_of(&ready.req.path).await {
+                    Ok(blob) if want_md5 => match source::md5_of(&ready.source.path).await {
                         Ok(md5) => Ok((blob, Some(md5))),
                         Err(err) => Err(err.context(format!(
                             "uploaded as blob {}, but the manifest cannot have it",
@@ -177,7 +177,7 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
 
 /// The manifest's entry for an uploaded file.
 fn entry(record: &BlobRecord, md5: String, ready: &Ready) -> manifest::Entry {
-    let mtime = std::fs::metadata(&ready.req.path)
+    let mtime = std::fs::metadata(&ready.source.path)
         .and_then(|m| m.modified())
         .ok()
         .filter(|_| !is_stdin(Path::new(&ready.file)))
@@ -274,7 +274,7 @@ async fn prepare(path: &Path, name: String, args: &UploadArgs) -> Result<Ready> 
     });
     Ok(Ready {
         req: UploadRequest {
-            path: source.path.clone(),
+            content: Content::File(source.path.clone()),
             size: source.size,
             name,
             content_type,
@@ -282,7 +282,7 @@ async fn prepare(path: &Path, name: String, args: &UploadArgs) -> Result<Ready> 
         },
         shown: shown(path),
         file: path.display().to_string(),
-        _source: source,
+        source,
     })
 }
 

@@ -6,6 +6,7 @@ mod account;
 mod batch;
 mod blob;
 mod blob_table;
+pub mod copy;
 pub mod filename;
 pub mod human;
 pub mod progress;

@@ -144,6 +144,7 @@ impl Shared {
             "download" => "downloaded",
             "replace" => "replaced",
             "sync" => "sent",
+            "copy" => "copied",
             other => other,
         };
         format!(

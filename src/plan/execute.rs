@@ -10,7 +10,7 @@ use super::sync::{Action, Kind, Plan};
 use crate::api::{Blob, Client};
 use crate::exit::Interrupted;
 use crate::transfer::source::md5_of;
-use crate::transfer::{replace, upload, Events, ReplaceRequest, UploadRequest};
+use crate::transfer::{replace, upload, Content, Events, ReplaceRequest, UploadRequest};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ExecOptions {
@@ -78,7 +78,7 @@ async fn run(
         }
         (Kind::Upload, Some(file), _) => {
             let req = UploadRequest {
-                path: file.path.clone(),
+                content: Content::File(file.path.clone()),
                 size: file.size,
                 name: action.name.clone(),
                 content_type: mime_guess::from_path(&action.name)

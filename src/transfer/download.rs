@@ -13,7 +13,8 @@ use reqwest::{Response, StatusCode};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::events::{Events, FileEvents};
+use super::events::{Events, FileEvents, NoEvents};
+use super::pipe::PipeWriter;
 use super::sink::Sink;
 pub use super::staging::part_path;
 use super::staging::{bad_part_path, Staging};
@@ -115,6 +116,26 @@ pub async fn download(
         Err(_) => file_events.failed(),
     }
     result
+}
+
+/// Streams `blob` into a copy's upload: the same GET as a download, resumed with
+/// `Range` after a broken connection, held to the record's size and checked against
+/// storage's MD5, which it returns (hex). The caller says how it ended down the pipe
+/// (`PipeWriter::end`), so the upload sends the last bytes of its form only for
+/// verified bytes.
+pub async fn download_into(
+    client: &Client,
+    blob: &Blob,
+    pipe: PipeWriter,
+) -> anyhow::Result<String> {
+    let url = client.download_location(&blob.uid).await?;
+    let mut sink = Sink::pipe(pipe);
+    // The upload reports the progress: these bytes are the ones it sends.
+    let etag = fetch(client, &url, blob.size, &mut sink, &NoEvents).await?;
+    let (done, _) = verify(sink, etag, blob.size)
+        .await?
+        .map_err(Mismatch::into_error)?;
+    Ok(done.md5)
 }
 
 async fn to_file(

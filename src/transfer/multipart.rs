@@ -1,7 +1,8 @@
 //! A `multipart/form-data` body for the S3 POST whose length is known before a byte is
 //! sent: the form fields, then the file part last, streamed from disk in bounded chunks
-//! with its MD5 computed on the way. Each try builds a fresh body from the file, so a
-//! retry never needs the bytes kept in memory.
+//! with its MD5 computed on the way, or, for a copy, from the pipe that the source
+//! blob's download fills. Each try builds a fresh body from the file (or a fresh
+//! download), so a retry never needs the bytes kept in memory.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -14,6 +15,7 @@ use md5::{Digest, Md5};
 use tokio::task::JoinHandle;
 
 use super::events::FileEvents;
+use super::pipe::{Piece, PipeReader};
 
 /// How much of the file is read, hashed and handed to the connection at once. Large
 /// enough that the per-chunk hop to a blocking thread costs nothing next to the copy,
@@ -32,11 +34,13 @@ pub struct MultipartForm {
 }
 
 /// What the body learned while it was sent: the MD5 of the file bytes once all went
-/// out, or the local error that cut it short (reqwest would only say "body error").
+/// out, or the local error that cut it short (reqwest would only say "body error"), or
+/// for a piped body, the failure of the download that fed it.
 #[derive(Debug, Default)]
 pub struct BodyOutcome {
     pub md5: Option<[u8; 16]>,
     pub error: Option<io::Error>,
+    pub source: Option<anyhow::Error>,
 }
 
 impl MultipartForm {
@@ -108,6 +112,98 @@ impl MultipartForm {
             async move { next(state, &slot, &*events).await }
         });
         Ok((stream, outcome))
+    }
+}
+
+impl MultipartForm {
+    /// A fresh body whose file part is what comes down `pipe`: exactly the promised
+    /// length, and the tail only once the source said the bytes were verified, so
+    /// storage never gets a whole form for a copy that went wrong.
+    pub fn piped_body(
+        &self,
+        pipe: PipeReader,
+        events: Arc<dyn FileEvents>,
+    ) -> (
+        impl Stream<Item = io::Result<Bytes>> + Send + 'static,
+        Arc<Mutex<BodyOutcome>>,
+    ) {
+        let outcome = Arc::new(Mutex::new(BodyOutcome::default()));
+        let state = Piped::Head {
+            form: self.clone(),
+            pipe,
+        };
+        let slot = outcome.clone();
+        let stream = futures_util::stream::unfold(state, move |state| {
+            let slot = slot.clone();
+            let events = events.clone();
+            async move { next_piped(state, &slot, &*events).await }
+        });
+        (stream, outcome)
+    }
+}
+
+/// Where a piped body stands.
+enum Piped {
+    Head {
+        form: MultipartForm,
+        pipe: PipeReader,
+    },
+    File {
+        pipe: PipeReader,
+        tail: Bytes,
+        /// File bytes still to come.
+        left: u64,
+    },
+    Done,
+}
+
+async fn next_piped(
+    state: Piped,
+    slot: &Mutex<BodyOutcome>,
+    events: &dyn FileEvents,
+) -> Option<(io::Result<Bytes>, Piped)> {
+    let (mut pipe, tail, left) = match state {
+        Piped::Head { form, pipe } => {
+            let next = Piped::File {
+                pipe,
+                tail: form.tail,
+                left: form.file_len,
+            };
+            return Some((Ok(form.head), next));
+        }
+        Piped::File { pipe, tail, left } => (pipe, tail, left),
+        Piped::Done => return None,
+    };
+    let stop = |err: io::Error| {
+        let shown = io::Error::new(err.kind(), err.to_string());
+        slot.lock().unwrap().error = Some(err);
+        Some((Err(shown), Piped::Done))
+    };
+    match pipe.recv().await {
+        Some(Piece::Data(bytes)) if bytes.len() as u64 > left => stop(io::Error::other(
+            "the source sent more bytes than its record says it has",
+        )),
+        Some(Piece::Data(bytes)) => {
+            events.advanced(bytes.len() as u64);
+            let left = left - bytes.len() as u64;
+            Some((Ok(bytes), Piped::File { pipe, tail, left }))
+        }
+        Some(Piece::End(_)) if left > 0 => stop(io::Error::other(format!(
+            "the source ended {left} bytes short of its record's size"
+        ))),
+        Some(Piece::End(md5)) => {
+            let mut raw = [0u8; 16];
+            if hex::decode_to_slice(&md5, &mut raw).is_err() {
+                return stop(io::Error::other(format!("`{md5}` is not an MD5")));
+            }
+            slot.lock().unwrap().md5 = Some(raw);
+            Some((Ok(tail), Piped::Done))
+        }
+        Some(Piece::Failed(err)) => {
+            slot.lock().unwrap().source = Some(err);
+            Some((Err(io::Error::other("the source failed")), Piped::Done))
+        }
+        None => stop(io::Error::other("the source stopped before its end")),
     }
 }
 
@@ -285,6 +381,64 @@ mod tests {
             assert!(text.contains("Content-Type: image/svg+xml\r\n\r\n"));
             assert!(body.ends_with(format!("\r\n--{}--\r\n", form.boundary).as_bytes()));
         }
+    }
+
+    /// Feeds `chunks` down a pipe, then `end`; the body that came out and what it learned.
+    async fn piped(
+        form: &MultipartForm,
+        chunks: &[&[u8]],
+        end: Option<anyhow::Result<String>>,
+    ) -> (Vec<u8>, BodyOutcome) {
+        let (writer, reader) = crate::transfer::pipe::pipe();
+        let owned: Vec<Bytes> = chunks.iter().map(|c| Bytes::copy_from_slice(c)).collect();
+        let feeder = tokio::spawn(async move {
+            let w = writer.clone();
+            tokio::task::spawn_blocking(move || {
+                for chunk in owned {
+                    let _ = w.put_blocking(chunk);
+                }
+            })
+            .await
+            .unwrap();
+            if let Some(end) = end {
+                writer.end(end).await;
+            }
+        });
+        let (stream, outcome) = form.piped_body(reader, Arc::new(NoEvents));
+        let mut out = Vec::new();
+        let mut stream = std::pin::pin!(stream);
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => out.extend_from_slice(&bytes),
+                Err(_) => break,
+            }
+        }
+        feeder.await.unwrap();
+        let outcome = std::mem::take(&mut *outcome.lock().unwrap());
+        (out, outcome)
+    }
+
+    #[tokio::test]
+    async fn a_piped_body_has_the_exact_length_and_ends_only_when_the_source_says_so() {
+        let fields = vec![("key".to_string(), "k".to_string())];
+        let md5 = hex::encode(Md5::digest(b"hello world"));
+        let form = MultipartForm::new(&fields, "f", "text/plain", 11);
+        let (body, outcome) = piped(&form, &[b"hello ", b"world"], Some(Ok(md5.clone()))).await;
+        assert_eq!(body.len() as u64, form.content_length());
+        assert_eq!(outcome.md5.map(hex::encode), Some(md5.clone()));
+        assert!(body.ends_with(format!("\r\n--{}--\r\n", form.boundary).as_bytes()));
+
+        // Short, long, failed or gone: no tail, no MD5, and why.
+        let (body, outcome) = piped(&form, &[b"hello"], Some(Ok(md5.clone()))).await;
+        assert!(outcome.md5.is_none() && (body.len() as u64) < form.content_length());
+        assert!(outcome.error.unwrap().to_string().contains("6 bytes short"));
+        let (_, outcome) = piped(&form, &[b"hello world!"], Some(Ok(md5))).await;
+        assert!(outcome.error.unwrap().to_string().contains("more bytes"));
+        let failed = Some(Err(anyhow::anyhow!("storage said no")));
+        let (_, outcome) = piped(&form, &[b"hello"], failed).await;
+        assert_eq!(outcome.source.unwrap().to_string(), "storage said no");
+        let (_, outcome) = piped(&form, &[b"hello"], None).await;
+        assert!(outcome.error.unwrap().to_string().contains("stopped"));
     }
 
     #[test]

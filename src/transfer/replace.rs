@@ -9,7 +9,9 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::events::{Events, FileEvents};
-use super::upload::{completed, is_policy_expired, send_and_complete, UploadRequest, FRESH_FORMS};
+use super::upload::{
+    completed, is_policy_expired, send_and_complete, Content, UploadRequest, FRESH_FORMS,
+};
 use crate::api::{ApiError, Blob, BlobChanges, Client};
 use crate::exit::Interrupted;
 
@@ -99,7 +101,7 @@ pub async fn replace(
         };
         name = Some(blob.name.clone());
         let upload = UploadRequest {
-            path: req.path.clone(),
+            content: Content::File(req.path.clone()),
             size: req.size,
             name: blob.name.clone(),
             // The form is signed for the record's type: the file part must carry it.
@@ -119,7 +121,7 @@ pub async fn replace(
             r = send_and_complete(client, &upload, &blob, events, "replace blob") => r,
         };
         match sent {
-            Ok(()) => break Ok(completed(blob, req.size)),
+            Ok(_) => break Ok(completed(blob, req.size)),
             // An expired form is replaced by asking for new content again.
             Err(err) if is_policy_expired(&err) && fresh < FRESH_FORMS => fresh += 1,
             Err(err) => break Err((err, true)),

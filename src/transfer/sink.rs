@@ -1,12 +1,15 @@
-//! Where downloaded bytes go: a `.part` file (resumable, restartable) or stdout, written
-//! in bounded chunks on the blocking pool with the MD5 computed on the way.
+//! Where downloaded bytes go: a `.part` file (resumable, restartable), stdout, or the
+//! pipe into a copy's upload, written in bounded chunks on the blocking pool with the
+//! MD5 computed on the way.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
 use tokio::task::JoinHandle;
+
+use super::pipe::PipeWriter;
 
 /// Bytes gathered before one write: network chunks are small (often 8–16 KiB), and a
 /// hop to the blocking pool per chunk would cost more than the write.
@@ -15,19 +18,24 @@ const FLUSH_AT: usize = 256 * 1024;
 enum Output {
     File(File),
     Stdout(io::Stdout),
+    /// A copy's upload: the chunks are handed over as they are, not copied.
+    Pipe(PipeWriter),
 }
 
-impl Write for Output {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+impl Output {
+    fn put(&mut self, chunk: &Bytes) -> io::Result<()> {
         match self {
-            Output::File(f) => f.write(buf),
-            Output::Stdout(s) => s.write(buf),
+            Output::File(f) => f.write_all(chunk),
+            Output::Stdout(s) => s.write_all(chunk),
+            Output::Pipe(p) => p.put_blocking(chunk.clone()),
         }
     }
+
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::File(f) => f.flush(),
             Output::Stdout(s) => s.flush(),
+            Output::Pipe(_) => Ok(()),
         }
     }
 }
@@ -84,6 +92,11 @@ impl Sink {
         Sink::new(Output::Stdout(io::stdout()), Md5::new(), 0)
     }
 
+    /// Into a copy's upload; like stdout, it cannot start over.
+    pub fn pipe(writer: PipeWriter) -> Sink {
+        Sink::new(Output::Pipe(writer), Md5::new(), 0)
+    }
+
     fn new(out: Output, md5: Md5, flushed: u64) -> Sink {
         Sink {
             parts: Some(Parts { out, md5 }),
@@ -132,7 +145,9 @@ impl Sink {
                     f.set_len(0)?;
                     f.seek(SeekFrom::Start(0)).map(|_| ())
                 }
-                Output::Stdout(_) => Err(io::Error::other("stdout cannot start over")),
+                Output::Stdout(_) | Output::Pipe(_) => Err(io::Error::other(
+                    "the bytes already handed on cannot be taken back",
+                )),
             }
         })
         .await
@@ -156,7 +171,7 @@ impl Sink {
         self.flushed += chunk.len() as u64;
         let mut parts = self.parts.take().ok_or_else(abandoned)?;
         self.pending = Some(tokio::task::spawn_blocking(move || {
-            let result = parts.out.write_all(&chunk);
+            let result = parts.out.put(&chunk);
             if result.is_ok() {
                 parts.md5.update(&chunk);
             }
@@ -188,7 +203,7 @@ impl Sink {
             out.flush()?;
             let file = match out {
                 Output::File(f) => Some(f),
-                Output::Stdout(_) => None,
+                Output::Stdout(_) | Output::Pipe(_) => None,
             };
             Ok((md5.finalize().into(), file))
         })

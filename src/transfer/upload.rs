@@ -1,6 +1,7 @@
-//! The three-step upload of one file: create the blob record, POST the bytes to storage
-//! with the form it came with, declare it complete. Anything short of the end deletes
-//! the record it made, so a failed or interrupted upload leaves nothing behind.
+//! The three-step upload of one file (or, for a copy, of another blob's bytes): create
+//! the blob record, POST the bytes to storage with the form it came with, declare it
+//! complete. Anything short of the end deletes the record it made, so a failed or
+//! interrupted upload leaves nothing behind.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use anyhow::Context as _;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, RETRY_AFTER};
 use tokio_util::sync::CancellationToken;
 
+use super::copy::BlobSource;
 use super::events::{Events, FileEvents};
 use super::form::UploadForm;
 use super::multipart::MultipartForm;
@@ -35,13 +37,40 @@ pub(super) const CLEANUP_WAIT: Duration = Duration::from_secs(15);
 /// One file to upload, checked beforehand (exists, regular, size within the limit).
 #[derive(Debug, Clone)]
 pub struct UploadRequest {
-    /// A regular file; stdin was spooled to a temporary one.
-    pub path: PathBuf,
-    /// Its size when checked; the upload fails if the file no longer has it.
+    /// Where the bytes come from.
+    pub content: Content,
+    /// Its size when checked; the upload fails if the content no longer has it.
     pub size: u64,
     pub name: String,
     pub content_type: String,
     pub public: bool,
+}
+
+/// Where an upload's bytes come from; every try at the S3 POST reads them afresh.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// A regular file; stdin was spooled to a temporary one.
+    File(PathBuf),
+    /// Another blob's content, downloaded anew for each try (see `transfer::copy`).
+    Blob(Box<BlobSource>),
+}
+
+impl Content {
+    /// The local file, if that is where the bytes come from.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            Content::File(path) => Some(path),
+            Content::Blob(_) => None,
+        }
+    }
+
+    /// How it is named in messages: `` `PATH` ``, or the source blob.
+    fn shown(&self) -> String {
+        match self {
+            Content::File(path) => format!("`{}`", path.display()),
+            Content::Blob(source) => source.shown(),
+        }
+    }
 }
 
 /// Uploads one file. The blob returned is the created record, completed with its size.
@@ -51,6 +80,16 @@ pub async fn upload(
     events: &dyn Events,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Blob> {
+    Ok(upload_checked(client, req, events, cancel).await?.0)
+}
+
+/// `upload`, with the MD5 of the bytes sent (which storage's ETag matched), lowercase hex.
+pub(super) async fn upload_checked(
+    client: &Client,
+    req: &UploadRequest,
+    events: &dyn Events,
+    cancel: &CancellationToken,
+) -> anyhow::Result<(Blob, String)> {
     if cancel.is_cancelled() {
         return Err(Interrupted.into());
     }
@@ -68,7 +107,7 @@ async fn upload_with_fresh_forms(
     req: &UploadRequest,
     events: Arc<dyn FileEvents>,
     cancel: &CancellationToken,
-) -> anyhow::Result<Blob> {
+) -> anyhow::Result<(Blob, String)> {
     let mut fresh = 0;
     loop {
         let blob = create(client, req, cancel).await?;
@@ -78,7 +117,7 @@ async fn upload_with_fresh_forms(
             r = send_and_complete(client, req, &blob, events.clone(), "create blob") => r,
         };
         let err = match outcome {
-            Ok(()) => return Ok(completed(blob, req.size)),
+            Ok(md5) => return Ok((completed(blob, req.size), md5)),
             Err(err) => err,
         };
         let cleanup = remove_record(client, blob.id).await;
@@ -118,14 +157,15 @@ async fn create(
 }
 
 /// Steps 2 and 3, shared by upload and replace: the streamed, MD5-checked POST with
-/// the form that `blob` came with (from `what`, for messages), then complete.
+/// the form that `blob` came with (from `what`, for messages), then complete. The MD5
+/// of what was sent, hex.
 pub(super) async fn send_and_complete(
     client: &Client,
     req: &UploadRequest,
     blob: &Blob,
     events: Arc<dyn FileEvents>,
     what: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let bad_answer = |detail: String| ApiError::Decode {
         what: what.into(),
         detail,
@@ -136,19 +176,20 @@ pub(super) async fn send_and_complete(
         .and_then(|access| access.params.as_deref())
         .ok_or_else(|| bad_answer("the record has no upload form (`params`)".into()))?;
     let form = UploadForm::parse(params).map_err(bad_answer)?;
-    send_to_storage(client, &form, req, events).await?;
+    let md5 = send_to_storage(client, &form, req, events).await?;
     client.complete_blob(blob.id, req.size).await?;
-    Ok(())
+    Ok(md5)
 }
 
-/// The S3 POST, retried from a fresh read of the file on connection errors, 5xx and
-/// 429: the same form for the same key is safe to send again.
+/// The S3 POST, retried from a fresh read of the file (a fresh download of the source
+/// blob) on connection errors, 5xx and 429: the same form for the same key is safe to
+/// send again.
 async fn send_to_storage(
     client: &Client,
     form: &UploadForm,
     req: &UploadRequest,
     events: Arc<dyn FileEvents>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let multipart = MultipartForm::new(&form.fields, &req.name, &req.content_type, req.size);
     let limit = client.timeout();
     let mut attempt = 0;
@@ -156,9 +197,18 @@ async fn send_to_storage(
         events.rewound(0);
         let activity = Activity::new();
         let watched = Arc::new(Watched::new(events.clone(), activity.clone(), req.size));
-        let (stream, outcome) = multipart
-            .body(&req.path, watched)
-            .with_context(|| format!("cannot read `{}`", req.path.display()))?;
+        let (body, outcome) = match &req.content {
+            Content::File(path) => {
+                let (stream, outcome) = multipart
+                    .body(path, watched)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?;
+                (reqwest::Body::wrap_stream(stream), outcome)
+            }
+            Content::Blob(source) => {
+                let (stream, outcome) = multipart.piped_body(source.open(), watched);
+                (reqwest::Body::wrap_stream(stream), outcome)
+            }
+        };
         client.log_storage_request("POST", &form.url);
         let started = std::time::Instant::now();
         let request = client
@@ -168,7 +218,7 @@ async fn send_to_storage(
             // Set by hand: a streamed body has no size of its own, and without this
             // header hyper would send it chunked, which S3 refuses.
             .header(CONTENT_LENGTH, multipart.content_length())
-            .body(reqwest::Body::wrap_stream(stream))
+            .body(body)
             .send();
         // The time limit is on silence, not on the whole upload: a slow link that
         // keeps moving never hits it.
@@ -176,9 +226,14 @@ async fn send_to_storage(
             r = request => Some(r),
             () = activity.stalled(limit) => None,
         };
+        // What fed the body failed: sending it again would not help (a download has
+        // made its own retries).
+        if let Some(err) = outcome.lock().unwrap().source.take() {
+            return Err(err);
+        }
         if let Some(err) = outcome.lock().unwrap().error.take() {
             return Err(
-                anyhow::Error::new(err).context(format!("reading `{}` failed", req.path.display()))
+                anyhow::Error::new(err).context(format!("reading {} failed", req.content.shown()))
             );
         }
         let (err, retry_after) = match sent {
@@ -212,8 +267,13 @@ async fn send_to_storage(
     }
 }
 
-/// Storage said yes: its ETag, when it is a plain MD5, must be the MD5 of what we sent.
-fn check_etag(answer: &str, header: Option<&str>, md5: Option<[u8; 16]>) -> Result<(), ApiError> {
+/// Storage said yes: its ETag, when it is a plain MD5, must be the MD5 of what we sent,
+/// which is returned (hex).
+fn check_etag(
+    answer: &str,
+    header: Option<&str>,
+    md5: Option<[u8; 16]>,
+) -> Result<String, ApiError> {
     let mismatch = |detail: String| ApiError::Decode {
         what: SENDING.into(),
         detail,
@@ -231,7 +291,7 @@ fn check_etag(answer: &str, header: Option<&str>, md5: Option<[u8; 16]>) -> Resu
         ))),
         // No ETag, or one that is not an MD5 (encrypting S3-compatible stores):
         // nothing to compare; the 2xx is all there is.
-        _ => Ok(()),
+        _ => Ok(sent),
     }
 }
 

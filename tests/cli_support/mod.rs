@@ -74,6 +74,15 @@ impl Api {
         })
     }
 
+    /// The ids of the user's blobs, every page.
+    pub fn ids(&self) -> Vec<u64> {
+        let blobs = self
+            .rt
+            .block_on(cubeblob::api::listing::all_blobs(&self.client))
+            .unwrap();
+        blobs.iter().map(|b| b.id).collect()
+    }
+
     /// This client's token, once a call has created its session.
     pub fn token(&self) -> String {
         self.rt.block_on(self.client.session()).unwrap();
