@@ -144,7 +144,7 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
                     renderer.suspend(|| ctx.out.warn(&format!("download `{blob_ref}`: {note}")));
                 }
                 stdout_failed = renderer
-                    .suspend(|| print(&ctx.out, &blob, &target, &done))
+                    .suspend(|| print(&ctx.out, &client, &blob, &target, &done))
                     .err()
             }
             Err(err) if watch.is_interrupted() && err.chain().any(|c| c.is::<Interrupted>()) => {}
@@ -277,9 +277,11 @@ async fn resolve_all(
 }
 
 /// One result: a JSON line, a TSV line, or a line for a person. Nothing goes to
-/// stdout when the bytes themselves did.
+/// stdout when the bytes themselves did. The JSON line carries `public_url` for a
+/// public blob, as `info` and `upload` do; the TSV columns stay as documented.
 pub(super) fn print(
     out: &Out,
+    client: &Client,
     blob: &Blob,
     target: &Target,
     done: &Downloaded,
@@ -297,8 +299,10 @@ pub(super) fn print(
         Target::File(path) => path,
     };
     if out.json {
+        let record = BlobRecord::from(blob).with_public_url(client);
+        out.url_shown(record.public_url.is_some());
         return out.json_line(&Saved {
-            blob: BlobRecord::from(blob),
+            blob: record,
             path: path.display().to_string(),
             md5: done.md5.clone(),
             md5_verified: done.md5_verified,
