@@ -508,3 +508,40 @@ fn download_json_carries_the_public_url_as_info_and_upload_do() {
         "a private blob has none, as in `info`: {saved:?}"
     );
 }
+
+#[test]
+fn a_forced_download_that_fails_keeps_the_earlier_part_and_target() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let plan = dir.path().join("plan.json");
+    // The first storage GET is refused: the forced download fails partway.
+    std::fs::write(
+        &plan,
+        r#"{"rules": [{"route": "s3_get", "first": 1, "status": 403}]}"#,
+    )
+    .unwrap();
+    let server = TestServer::start_with(&["--faults", plan.to_str().unwrap()]);
+    let config = logged_in(&server, ALICE);
+    let api = cli_support::Api::login(&server, ALICE);
+    let id = api.blob("big.bin", b"0123456789", false).id.to_string();
+    let target = dir.path().join("big.bin");
+    let part = dir.path().join("big.bin.part");
+    std::fs::write(&target, b"the old file").unwrap();
+    std::fs::write(&part, b"01234").unwrap();
+    let download = || {
+        let mut cmd = cubeblob(config.path(), &server.url);
+        cmd.args(["download", &id, "--force", "-o"]).arg(&target);
+        cmd
+    };
+    download().assert().failure();
+    assert_eq!(
+        std::fs::read(&part).unwrap(),
+        b"01234",
+        "the .part outlives a failed --force download"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"the old file");
+
+    // Once one succeeds, the target is the blob and the .part is gone.
+    download().assert().success();
+    assert_eq!(std::fs::read(&target).unwrap(), b"0123456789");
+    assert!(!part.exists());
+}

@@ -212,19 +212,19 @@ fn destination(args: &DownloadArgs) -> Result<Destination> {
 }
 
 /// A plain download leaves an earlier run's `TARGET.part` alone (it writes a file of
-/// its own): says so, with how to resume from it; `--force` drops it.
+/// its own): says so, with how to resume from it. With `--force` the download drops
+/// it, once it has succeeded (`transfer::download`), so nothing is said.
 fn keep_part(out: &Out, target: &Path, blob_ref: &BlobRef, force: bool) {
     let part = part_path(target);
     let Ok(meta) = std::fs::symlink_metadata(&part) else {
         return;
     };
     if force && meta.is_file() {
-        let _ = std::fs::remove_file(&part);
         return;
     }
     out.warn(&format!(
         "`{}` holds {} of an interrupted download; it is kept\nhint: `cubeblob download -c \
-         {blob_ref} -o {}` resumes from it; `--force` removes it",
+         {blob_ref} -o {}` resumes from it; with `--force` a download that succeeds removes it",
         escape_for_terminal(&part.display().to_string()),
         human::size(meta.len()),
         escape_for_terminal(&target.display().to_string()),
