@@ -478,3 +478,70 @@ fn a_plain_download_keeps_an_interrupted_part_and_says_how_to_resume() {
         .success();
     assert!(!part.exists(), "--force drops it");
 }
+
+#[test]
+fn download_json_carries_the_public_url_as_info_and_upload_do() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let api = cli_support::Api::login(&server, ALICE);
+    let shared = api.blob("shared.txt", b"for all", true).id.to_string();
+    let own = api.blob("own.txt", b"for me", false).id.to_string();
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = cubeblob(config.path(), &server.url)
+        .args(["--json", "info", &shared])
+        .assert()
+        .success();
+    let info: Vec<serde_json::Value> = json_lines(&out.get_output().stdout);
+    let expected = info[0]["public_url"].as_str().unwrap().to_string();
+
+    let folder = format!("{}/", dir.path().display());
+    let out = cubeblob(config.path(), &server.url)
+        .args(["--json", "download", &shared, &own, "-o", &folder])
+        .assert()
+        .success();
+    let saved: Vec<serde_json::Value> = json_lines(&out.get_output().stdout);
+    assert_eq!(saved.len(), 2);
+    assert_eq!(saved[0]["public_url"], expected, "{saved:?}");
+    assert!(saved[0]["path"].as_str().unwrap().ends_with("shared.txt"));
+    assert!(
+        saved[1].get("public_url").is_none(),
+        "a private blob has none, as in `info`: {saved:?}"
+    );
+}
+
+#[test]
+fn a_forced_download_that_fails_keeps_the_earlier_part_and_target() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let plan = dir.path().join("plan.json");
+    // The first storage GET is refused: the forced download fails partway.
+    std::fs::write(
+        &plan,
+        r#"{"rules": [{"route": "s3_get", "first": 1, "status": 403}]}"#,
+    )
+    .unwrap();
+    let server = TestServer::start_with(&["--faults", plan.to_str().unwrap()]);
+    let config = logged_in(&server, ALICE);
+    let api = cli_support::Api::login(&server, ALICE);
+    let id = api.blob("big.bin", b"0123456789", false).id.to_string();
+    let target = dir.path().join("big.bin");
+    let part = dir.path().join("big.bin.part");
+    std::fs::write(&target, b"the old file").unwrap();
+    std::fs::write(&part, b"01234").unwrap();
+    let download = || {
+        let mut cmd = cubeblob(config.path(), &server.url);
+        cmd.args(["download", &id, "--force", "-o"]).arg(&target);
+        cmd
+    };
+    download().assert().failure();
+    assert_eq!(
+        std::fs::read(&part).unwrap(),
+        b"01234",
+        "the .part outlives a failed --force download"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"the old file");
+
+    // Once one succeeds, the target is the blob and the .part is gone.
+    download().assert().success();
+    assert_eq!(std::fs::read(&target).unwrap(), b"0123456789");
+    assert!(!part.exists());
+}

@@ -86,6 +86,12 @@ fn a_download_cut_every_try_fails_clean_and_resumes_later() {
         stderr.contains("downloading from storage failed") && stderr.contains("broke"),
         "{stderr}"
     );
+    // The storage address came from the API's redirect: `--api-url` is no fix.
+    assert!(
+        stderr.contains("hint: check the network and that the storage host"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--api-url"), "{stderr}");
     // The broken GETs are logged and reported without the presigned signature.
     for (at, _) in stderr.match_indices("X-Amz-Signature=") {
         assert!(

@@ -315,3 +315,35 @@ fn a_redirect_to_a_file_url_is_not_retried_and_says_so() {
     assert!(fake.seen("storage").is_empty());
     assert_eq!(names_in(dir.path()), Vec::<String>::new());
 }
+
+/// The storage address comes from the API's redirect: a hint to pass `--api-url` would
+/// send the user after the wrong address.
+#[test]
+fn a_storage_host_that_fails_gets_a_hint_about_storage_not_the_api_url() {
+    let fake = FakeCube::start();
+    let dir = TempDir::new().unwrap();
+    let blob = fake.put_blob("a.bin", &data(100));
+    for (storage, says) in [
+        // Nothing listens on port 1.
+        ("http://127.0.0.1:1/bucket/a.bin", "cannot connect to"),
+        // `.invalid` never resolves (RFC 6761).
+        (
+            "http://cubeblob-storage.invalid/bucket/a.bin",
+            "cannot resolve",
+        ),
+    ] {
+        fake.state.hostile.lock().unwrap().redirect_to = Some(storage.into());
+        let out = cmd(&fake, dir.path())
+            .args(["--retries", "1", "download", &blob.id.to_string(), "-o"])
+            .arg(dir.path().join("a.bin"))
+            .assert()
+            .code(3);
+        let err = stderr(&out);
+        assert!(err.contains(says), "{err}");
+        assert!(
+            err.contains("hint: ") && err.contains("the API's redirect"),
+            "{err}"
+        );
+        assert!(!err.contains("--api-url"), "{err}");
+    }
+}

@@ -503,6 +503,7 @@ impl Client {
                         what: what.to_string(),
                         url: redact_url(&url),
                         timeout: source.is_timeout().then_some(self.inner.timeout),
+                        storage: false,
                         // The URL is shown above, redacted; reqwest's own text has it whole.
                         source: source.without_url(),
                     });

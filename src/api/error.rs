@@ -24,6 +24,9 @@ pub enum ApiError {
         what: String,
         url: String,
         timeout: Option<Duration>,
+        /// The URL is the storage host's, from the API's answer (an upload form, a
+        /// download redirect), not one the user gave: the hints say so.
+        storage: bool,
         #[source]
         source: reqwest::Error,
     },
@@ -238,6 +241,12 @@ impl ApiError {
             ),
             // A request that could not be built says nothing about the server.
             ApiError::Transport { source, .. } if source.is_builder() => None,
+            ApiError::Transport {
+                source,
+                url,
+                storage: true,
+                ..
+            } => Some(storage_hint(source, url)),
             ApiError::Transport { source, url, .. } => Some(match Failure::of(source) {
                 Failure::Timeout => "raise the limit with `--timeout SECS`".into(),
                 Failure::Resolve => format!(
@@ -261,6 +270,34 @@ impl ApiError {
             ),
             _ => None,
         }
+    }
+}
+
+/// What to check when the storage host failed. Its address came in the API's answer
+/// (a redirect or an upload form), so `--api-url` would not change it; a `cubeblob
+/// serve` names it from its `--public-url` (or its listen address).
+fn storage_hint(source: &reqwest::Error, url: &str) -> String {
+    let whose = "the address came in the API's redirect or upload form, so it is the \
+                 server's to fix (for `cubeblob serve`, its `--public-url`)";
+    match Failure::of(source) {
+        Failure::Timeout => "raise the limit with `--timeout SECS`".into(),
+        Failure::Resolve => format!(
+            "check that this machine has a network and DNS; {whose}; `{}` was not retried",
+            host(url)
+        ),
+        Failure::Refused => format!(
+            "nothing answers at the storage host `{}`; {whose}",
+            host(url)
+        ),
+        Failure::Tls => format!(
+            "the storage host `{}` may not speak https, or its certificate is not trusted; \
+             {whose}",
+            host(url)
+        ),
+        Failure::Other => format!(
+            "check the network and that the storage host `{}` is reachable; {whose}",
+            host(url)
+        ),
     }
 }
 
@@ -439,6 +476,7 @@ mod tests {
             what: "download".into(),
             url: "file:///etc/passwd".into(),
             timeout: None,
+            storage: true,
             source,
         };
         assert!(

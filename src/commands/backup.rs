@@ -124,7 +124,9 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
                 if stdout_failed.is_none() {
                     let target = Target::File(path.clone());
                     stdout_failed = renderer
-                        .suspend(|| super::download::print(&ctx.out, &blob, &target, &done))
+                        .suspend(|| {
+                            super::download::print(&ctx.out, &client, &blob, &target, &done)
+                        })
                         .err();
                 }
                 done.md5

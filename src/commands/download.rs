@@ -144,7 +144,7 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
                     renderer.suspend(|| ctx.out.warn(&format!("download `{blob_ref}`: {note}")));
                 }
                 stdout_failed = renderer
-                    .suspend(|| print(&ctx.out, &blob, &target, &done))
+                    .suspend(|| print(&ctx.out, &client, &blob, &target, &done))
                     .err()
             }
             Err(err) if watch.is_interrupted() && err.chain().any(|c| c.is::<Interrupted>()) => {}
@@ -212,19 +212,19 @@ fn destination(args: &DownloadArgs) -> Result<Destination> {
 }
 
 /// A plain download leaves an earlier run's `TARGET.part` alone (it writes a file of
-/// its own): says so, with how to resume from it; `--force` drops it.
+/// its own): says so, with how to resume from it. With `--force` the download drops
+/// it, once it has succeeded (`transfer::download`), so nothing is said.
 fn keep_part(out: &Out, target: &Path, blob_ref: &BlobRef, force: bool) {
     let part = part_path(target);
     let Ok(meta) = std::fs::symlink_metadata(&part) else {
         return;
     };
     if force && meta.is_file() {
-        let _ = std::fs::remove_file(&part);
         return;
     }
     out.warn(&format!(
         "`{}` holds {} of an interrupted download; it is kept\nhint: `cubeblob download -c \
-         {blob_ref} -o {}` resumes from it; `--force` removes it",
+         {blob_ref} -o {}` resumes from it; with `--force` a download that succeeds removes it",
         escape_for_terminal(&part.display().to_string()),
         human::size(meta.len()),
         escape_for_terminal(&target.display().to_string()),
@@ -277,9 +277,11 @@ async fn resolve_all(
 }
 
 /// One result: a JSON line, a TSV line, or a line for a person. Nothing goes to
-/// stdout when the bytes themselves did.
+/// stdout when the bytes themselves did. The JSON line carries `public_url` for a
+/// public blob, as `info` and `upload` do; the TSV columns stay as documented.
 pub(super) fn print(
     out: &Out,
+    client: &Client,
     blob: &Blob,
     target: &Target,
     done: &Downloaded,
@@ -297,8 +299,10 @@ pub(super) fn print(
         Target::File(path) => path,
     };
     if out.json {
+        let record = BlobRecord::from(blob).with_public_url(client);
+        out.url_shown(record.public_url.is_some());
         return out.json_line(&Saved {
-            blob: BlobRecord::from(blob),
+            blob: record,
             path: path.display().to_string(),
             md5: done.md5.clone(),
             md5_verified: done.md5_verified,

@@ -138,6 +138,17 @@ pub async fn download_into(
     Ok(done.md5)
 }
 
+/// `--force` without `--continue`: an earlier run's `TARGET.part` is dropped, but only
+/// now that the new download is in place, so that a forced download that fails or is
+/// interrupted has not cost the bytes a `-c` could still resume from. A symlink there
+/// is left alone, as it is everywhere else.
+fn drop_old_part(target: &Path) {
+    let part = part_path(target);
+    if std::fs::symlink_metadata(&part).is_ok_and(|m| m.is_file()) {
+        let _ = std::fs::remove_file(&part);
+    }
+}
+
 async fn to_file(
     client: &Client,
     url: &Url,
@@ -153,6 +164,9 @@ async fn to_file(
         // On failure the fresh file goes with `staging`.
         let (done, _file) = done?.map_err(Mismatch::into_error)?;
         staging.place(path, options.force)?;
+        if options.force {
+            drop_old_part(path);
+        }
         return Ok(done);
     }
     let (file, staging) = Staging::part(path, false)?;

@@ -195,6 +195,7 @@ pub fn transport_error(
         what: what.to_string(),
         url: shown_url(url),
         timeout: source.is_timeout().then_some(timeout),
+        storage: true,
         // reqwest's own text would show the whole URL, presigned signature included.
         source: source.without_url(),
     }
