@@ -267,6 +267,49 @@ async fn uploads_over_the_limit_are_refused() {
     assert!(f.has_object().await);
 }
 
+/// Past 256 KiB the server streams the object in chunks read ahead (below it, it
+/// reads it whole at its open): the bytes, ranges across chunk edges and HEAD alike.
+#[tokio::test]
+async fn a_large_object_streams_whole_and_in_ranges() {
+    let server = TestServer::start();
+    let http = http();
+    let url = &server.url;
+    let token = login(&http, url, ALICE).await;
+    let len = 1_000_003;
+    let data = content(7, len);
+    let blob = upload(&http, url, &token, "big.bin", &data, false).await;
+    let uid = blob["uid"].as_str().unwrap();
+    let response = http
+        .get(format!("{url}/blobs/{uid}/download?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    let signed = response.headers()["location"].to_str().unwrap().to_string();
+
+    let whole = http.get(&signed).send().await.unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()["content-length"], len.to_string().as_str());
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), data.as_slice());
+    for (start, end) in [(0, 262_143), (262_000, 524_400), (999_999, len - 1)] {
+        let part = http
+            .get(&signed)
+            .header("Range", format!("bytes={start}-{end}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(
+            part.headers()["content-range"],
+            format!("bytes {start}-{end}/{len}").as_str()
+        );
+        assert_eq!(part.bytes().await.unwrap().as_ref(), &data[start..=end]);
+    }
+    let head = http.head(&signed).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-length"], len.to_string().as_str());
+    assert!(head.bytes().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn presigned_gets_serve_ranges_and_refuse_tampering() {
     let server = TestServer::start();

@@ -13,6 +13,7 @@ pub(crate) mod errors;
 mod faults;
 mod listen;
 mod login;
+mod object_body;
 mod password;
 pub(crate) mod range;
 mod routes;

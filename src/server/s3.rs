@@ -2,18 +2,17 @@
 //! temporary file with its MD5 and size checked on the way, and presigned GET/HEAD
 //! with byte ranges. Errors are S3's XML.
 
-use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartRejection};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use md5::{Digest, Md5};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
-use tokio_util::io::ReaderStream;
+use tokio::io::{AsyncWriteExt, BufWriter};
 
 use super::db::{self, BlobRow};
 use super::errors::{xml_escape, xml_response, S3Error};
+use super::object_body;
 use super::range::{self, Span};
 use super::sigv4;
 use super::state::{now, AppState, SharedState, BUCKET};
@@ -394,22 +393,19 @@ async fn serve_object(
         .data
         .object_path(&blob.uid)
         .ok_or_else(S3Error::no_such_key)?;
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+    let opened = match tokio::task::spawn_blocking(move || object_body::open(&path)).await {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(err)) if err.kind() == std::io::ErrorKind::NotFound => {
             return Err(S3Error::no_such_key())
         }
-        Err(err) => {
+        Ok(Err(err)) => {
             return Err(anyhow::Error::from(err)
                 .context("cannot open an object")
                 .into())
         }
+        Err(err) => return Err(S3Error::from(anyhow::Error::from(err))),
     };
-    let len = file
-        .metadata()
-        .await
-        .map_err(|err| S3Error::from(anyhow::Error::from(err)))?
-        .len();
+    let len = opened.len;
 
     let (status, start, count) = match range::parse(header("range").as_deref(), len) {
         Span::Whole => (StatusCode::OK, 0, len),
@@ -429,12 +425,7 @@ async fn serve_object(
             return Ok(response);
         }
     };
-    if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|err| S3Error::from(anyhow::Error::from(err)))?;
-    }
-    let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), 64 * 1024));
+    let body = opened.body(start, count);
     let mut response = (status, body).into_response();
     let out = response.headers_mut();
     // The type the object was stored with, as S3 keeps it; a record edited since
@@ -491,6 +482,7 @@ pub async fn no_such_bucket() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
     use axum::extract::FromRequest;
 
     async fn first_field_of(body: String) -> Result<(), S3Error> {

@@ -386,8 +386,9 @@ async fn receive(
                 )));
             }
         }
-        sink.write(&chunk).await.map_err(local)?;
-        events.advanced(chunk.len() as u64);
+        let n = chunk.len() as u64;
+        sink.write(chunk).await.map_err(local)?;
+        events.advanced(n);
     }
     Ok(())
 }

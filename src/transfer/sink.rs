@@ -1,36 +1,46 @@
 //! Where downloaded bytes go: a `.part` file (resumable, restartable), stdout, or the
-//! pipe into a copy's upload, written in bounded chunks on the blocking pool with the
-//! MD5 computed on the way.
+//! pipe into a copy's upload. Each
+//! byte is hashed once, as it arrives: the write and the MD5 run on two threads of the
+//! blocking pool, each fed by a short queue of chunks, so receiving, writing and hashing
+//! overlap and the slowest of the three sets the pace. A small blob (one buffer) takes
+//! a single hop to the blocking pool at the end instead.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::pipe::PipeWriter;
 
-/// Bytes gathered before one write: network chunks are small (often 8–16 KiB), and a
-/// hop to the blocking pool per chunk would cost more than the write.
+/// Bytes gathered before they are handed on: network chunks are often small (8–16 KiB),
+/// and a queue message or a write per chunk would cost more than the copy.
 const FLUSH_AT: usize = 256 * 1024;
+/// A chunk at least this big goes on as it is, without the copy into the buffer.
+const PASS_ON_AT: usize = 64 * 1024;
+/// Chunks waiting for each worker: with the buffer, memory stays within about
+/// `FLUSH_AT * (QUEUED + 2)` per worker, whatever the blob's size.
+const QUEUED: usize = 4;
 
 enum Output {
     File(File),
     Stdout(io::Stdout),
-    /// A copy's upload: the chunks are handed over as they are, not copied.
+    /// A copy's upload.
     Pipe(PipeWriter),
 }
 
-impl Output {
-    fn put(&mut self, chunk: &Bytes) -> io::Result<()> {
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Output::File(f) => f.write_all(chunk),
-            Output::Stdout(s) => s.write_all(chunk),
-            Output::Pipe(p) => p.put_blocking(chunk.clone()),
+            Output::File(f) => f.write(buf),
+            Output::Stdout(s) => s.write(buf),
+            Output::Pipe(p) => p
+                .put_blocking(Bytes::copy_from_slice(buf))
+                .map(|()| buf.len()),
         }
     }
-
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::File(f) => f.flush(),
@@ -40,21 +50,79 @@ impl Output {
     }
 }
 
-/// The output and the hash travel together to the blocking pool and back.
-struct Parts {
-    out: Output,
-    md5: Md5,
+/// One thread of the blocking pool that applies `step` to every chunk it is sent, in
+/// order, and gives its state back once the queue is closed (or at the first error).
+struct Worker<S> {
+    /// `None` once closed: the worker finishes what is queued and ends.
+    queue: Option<mpsc::Sender<Bytes>>,
+    /// `None` once it has been waited for.
+    done: Option<JoinHandle<(S, io::Result<()>)>>,
+}
+
+impl<S: Send + 'static> Worker<S> {
+    fn start(mut state: S, step: fn(&mut S, &[u8]) -> io::Result<()>) -> Worker<S> {
+        let (queue, mut chunks) = mpsc::channel::<Bytes>(QUEUED);
+        let done = tokio::task::spawn_blocking(move || {
+            while let Some(chunk) = chunks.blocking_recv() {
+                if let Err(e) = step(&mut state, &chunk) {
+                    return (state, Err(e));
+                }
+            }
+            (state, Ok(()))
+        });
+        Worker {
+            queue: Some(queue),
+            done: Some(done),
+        }
+    }
+
+    /// Queues `chunk`; false when the worker has stopped (after an error: `stop` tells).
+    async fn send(&self, chunk: Bytes) -> bool {
+        match &self.queue {
+            Some(queue) => queue.send(chunk).await.is_ok(),
+            None => false,
+        }
+    }
+
+    /// Closes the queue and waits for the worker to give its state back. Cancel-safe:
+    /// dropped midway, it can be awaited again for the same end.
+    async fn stop(&mut self) -> io::Result<(S, io::Result<()>)> {
+        self.queue = None;
+        let done = self.done.as_mut().ok_or_else(lost)?;
+        let ended = done.await;
+        self.done = None;
+        ended.map_err(io::Error::other)
+    }
+}
+
+fn write_step(out: &mut Output, chunk: &[u8]) -> io::Result<()> {
+    out.write_all(chunk)
+}
+
+fn hash_step(md5: &mut Md5, chunk: &[u8]) -> io::Result<()> {
+    md5.update(chunk);
+    Ok(())
+}
+
+enum State {
+    /// Output and hash at hand: nothing in flight.
+    Idle { out: Output, md5: Md5 },
+    /// Both out on their workers.
+    Running {
+        writer: Worker<Output>,
+        hasher: Worker<Md5>,
+    },
+    /// Lost to a failed write or a worker that was abandoned.
+    Broken,
 }
 
 pub struct Sink {
-    /// `None` only while a write is in flight, or after one that was abandoned.
-    parts: Option<Parts>,
-    /// The write on its way; it holds the parts until done. One write runs while the
-    /// next chunk arrives from the network, so disk and MD5 time overlap the transfer.
-    pending: Option<JoinHandle<(Parts, io::Result<()>)>>,
+    state: State,
     buf: BytesMut,
-    /// Bytes handed to the output so far.
-    flushed: u64,
+    /// Bytes taken so far, written, queued or waiting in `buf`.
+    taken: u64,
+    /// A file can be emptied to start over; stdout cannot.
+    restartable: bool,
 }
 
 impl Sink {
@@ -97,18 +165,19 @@ impl Sink {
         Sink::new(Output::Pipe(writer), Md5::new(), 0)
     }
 
-    fn new(out: Output, md5: Md5, flushed: u64) -> Sink {
+    fn new(out: Output, md5: Md5, taken: u64) -> Sink {
+        let restartable = matches!(out, Output::File(_));
         Sink {
-            parts: Some(Parts { out, md5 }),
-            pending: None,
-            buf: BytesMut::with_capacity(FLUSH_AT),
-            flushed,
+            state: State::Idle { out, md5 },
+            buf: BytesMut::new(),
+            taken,
+            restartable,
         }
     }
 
     /// Bytes taken so far, written or waiting.
     pub fn len(&self) -> u64 {
-        self.flushed + self.buf.len() as u64
+        self.taken
     }
 
     pub fn is_empty(&self) -> bool {
@@ -117,30 +186,77 @@ impl Sink {
 
     /// Whether the bytes taken so far can be thrown away (a file can; stdout cannot).
     pub fn can_restart(&self) -> bool {
-        matches!(
-            self.parts,
-            Some(Parts {
-                out: Output::File(_),
-                ..
-            })
-        )
+        self.restartable
     }
 
-    pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.buf.extend_from_slice(bytes);
+    pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        self.taken += chunk.len() as u64;
+        if self.buf.is_empty() && chunk.len() >= PASS_ON_AT {
+            return self.hand_on(chunk).await;
+        }
+        if self.buf.capacity() == 0 {
+            self.buf.reserve(FLUSH_AT);
+        }
+        self.buf.extend_from_slice(&chunk);
         if self.buf.len() >= FLUSH_AT {
-            self.start_flush().await?;
+            let full = self.buf.split().freeze();
+            self.hand_on(full).await?;
         }
         Ok(())
+    }
+
+    /// Queues a chunk for both workers, starting them on the first one.
+    async fn hand_on(&mut self, chunk: Bytes) -> io::Result<()> {
+        if let State::Idle { .. } = self.state {
+            let State::Idle { out, md5 } = std::mem::replace(&mut self.state, State::Broken) else {
+                unreachable!()
+            };
+            self.state = State::Running {
+                writer: Worker::start(out, write_step),
+                hasher: Worker::start(md5, hash_step),
+            };
+        }
+        let State::Running { writer, hasher } = &self.state else {
+            return Err(lost());
+        };
+        if writer.send(chunk.clone()).await && hasher.send(chunk).await {
+            return Ok(());
+        }
+        // A worker stopped: its error says why.
+        self.settle().await
+    }
+
+    /// Waits for both workers and takes the output and the hash back.
+    async fn settle(&mut self) -> io::Result<()> {
+        let State::Running { writer, hasher } = &mut self.state else {
+            return match self.state {
+                State::Idle { .. } => Ok(()),
+                _ => Err(lost()),
+            };
+        };
+        let stopped = match writer.stop().await {
+            Ok(out) => hasher.stop().await.map(|md5| (out, md5)),
+            Err(e) => Err(e),
+        };
+        match stopped {
+            Ok(((out, Ok(())), (md5, _))) => {
+                self.state = State::Idle { out, md5 };
+                Ok(())
+            }
+            Ok(((_, Err(e)), _)) | Err(e) => {
+                self.state = State::Broken;
+                Err(e)
+            }
+        }
     }
 
     /// Empties the file and the hash to start over from byte 0.
     pub async fn restart(&mut self) -> io::Result<()> {
         self.buf.clear();
-        self.flushed = 0;
-        self.run(|parts| {
-            parts.md5 = Md5::new();
-            match &mut parts.out {
+        self.taken = 0;
+        self.run(|out, md5| {
+            *md5 = Md5::new();
+            match out {
                 Output::File(f) => {
                     f.set_len(0)?;
                     f.seek(SeekFrom::Start(0)).map(|_| ())
@@ -153,41 +269,9 @@ impl Sink {
         .await
     }
 
-    /// Writes what is waiting, and waits for it.
+    /// Writes and hashes what is waiting, and waits for it.
     pub async fn flush(&mut self) -> io::Result<()> {
-        self.start_flush().await?;
-        self.settle().await
-    }
-
-    /// Hands what is waiting to the blocking pool once the write before it is done,
-    /// without waiting for this one.
-    async fn start_flush(&mut self) -> io::Result<()> {
-        self.settle().await?;
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = self.buf.split().freeze();
-        self.buf.reserve(FLUSH_AT);
-        self.flushed += chunk.len() as u64;
-        let mut parts = self.parts.take().ok_or_else(abandoned)?;
-        self.pending = Some(tokio::task::spawn_blocking(move || {
-            let result = parts.out.put(&chunk);
-            if result.is_ok() {
-                parts.md5.update(&chunk);
-            }
-            (parts, result)
-        }));
-        Ok(())
-    }
-
-    /// Waits for the write on its way, if any.
-    async fn settle(&mut self) -> io::Result<()> {
-        if let Some(pending) = self.pending.take() {
-            let (parts, result) = pending.await.map_err(io::Error::other)?;
-            self.parts = Some(parts);
-            result?;
-        }
-        Ok(())
+        self.run(|_, _| Ok(())).await
     }
 
     /// Writes what is waiting and gives the MD5 of everything, with the file (to check
@@ -196,10 +280,15 @@ impl Sink {
     /// from ever carrying the target's name; durability is the file system's business,
     /// and an fsync per file would cost a batch of downloads dearly.
     pub async fn finish(mut self) -> io::Result<([u8; 16], Option<File>)> {
-        self.flush().await?;
-        let parts = self.parts.take().ok_or_else(abandoned)?;
+        self.settle().await?;
+        let rest = self.buf.split().freeze();
+        let State::Idle { out, md5 } = std::mem::replace(&mut self.state, State::Broken) else {
+            return Err(lost());
+        };
         blocking(move || {
-            let Parts { mut out, md5 } = parts;
+            let (mut out, mut md5) = (out, md5);
+            out.write_all(&rest)?;
+            md5.update(&rest);
             out.flush()?;
             let file = match out {
                 Output::File(f) => Some(f),
@@ -210,24 +299,33 @@ impl Sink {
         .await
     }
 
+    /// Settles the workers, then runs `f` on the blocking pool after writing and
+    /// hashing what is waiting in the buffer.
     async fn run<F>(&mut self, f: F) -> io::Result<()>
     where
-        F: FnOnce(&mut Parts) -> io::Result<()> + Send + 'static,
+        F: FnOnce(&mut Output, &mut Md5) -> io::Result<()> + Send + 'static,
     {
         self.settle().await?;
-        let mut parts = self.parts.take().ok_or_else(abandoned)?;
-        let (parts, result) = blocking(move || {
-            let result = f(&mut parts);
-            Ok((parts, result))
+        let rest = self.buf.split().freeze();
+        let State::Idle { out, md5 } = std::mem::replace(&mut self.state, State::Broken) else {
+            return Err(lost());
+        };
+        let (out, md5, result) = blocking(move || {
+            let (mut out, mut md5) = (out, md5);
+            let result = out.write_all(&rest).and_then(|()| {
+                md5.update(&rest);
+                f(&mut out, &mut md5)
+            });
+            Ok((out, md5, result))
         })
         .await?;
-        self.parts = Some(parts);
+        self.state = State::Idle { out, md5 };
         result
     }
 }
 
-fn abandoned() -> io::Error {
-    io::Error::other("an earlier write was abandoned")
+fn lost() -> io::Error {
+    io::Error::other("an earlier write failed or was abandoned")
 }
 
 async fn blocking<T: Send + 'static>(
@@ -258,13 +356,15 @@ mod tests {
                 .unwrap()
         };
         let mut sink = Sink::create(open());
-        sink.write(&data[..1000]).await.unwrap();
+        sink.write(Bytes::copy_from_slice(&data[..1000]))
+            .await
+            .unwrap();
         sink.flush().await.unwrap();
         drop(sink);
         let mut sink = Sink::resume(open()).await.unwrap();
         assert_eq!(sink.len(), 1000);
         for chunk in data[1000..].chunks(10_000) {
-            sink.write(chunk).await.unwrap();
+            sink.write(Bytes::copy_from_slice(chunk)).await.unwrap();
         }
         assert_eq!(sink.len(), data.len() as u64);
         let (md5, _) = sink.finish().await.unwrap();
@@ -273,9 +373,41 @@ mod tests {
 
         let mut sink = Sink::resume(open()).await.unwrap();
         sink.restart().await.unwrap();
-        sink.write(b"abc").await.unwrap();
+        sink.write(Bytes::from_static(b"abc")).await.unwrap();
         let (md5, _) = sink.finish().await.unwrap();
         assert_eq!(md5, <[u8; 16]>::from(Md5::digest(b"abc")));
         assert_eq!(std::fs::read(&path).unwrap(), b"abc");
+    }
+
+    #[tokio::test]
+    async fn mixed_chunks_land_in_order_and_a_restart_midway_starts_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("y.part");
+        let file = std::fs::File::create(&path).unwrap();
+        let data: Vec<u8> = (0..FLUSH_AT * 5).map(|i| (i * 7 % 251) as u8).collect();
+        let mut sink = Sink::create(file);
+        // Small ones gathered, large ones passed on as they are, in any order.
+        sink.write(Bytes::copy_from_slice(&data[..FLUSH_AT]))
+            .await
+            .unwrap();
+        sink.restart().await.unwrap();
+        assert!(sink.is_empty());
+        let sizes = [100, PASS_ON_AT, 3, FLUSH_AT, 17, FLUSH_AT * 2, 1];
+        let mut at = 0;
+        for size in sizes.iter().cycle() {
+            let end = (at + size).min(data.len());
+            sink.write(Bytes::copy_from_slice(&data[at..end]))
+                .await
+                .unwrap();
+            at = end;
+            if at == data.len() {
+                break;
+            }
+        }
+        assert_eq!(sink.len(), data.len() as u64);
+        let (md5, file) = sink.finish().await.unwrap();
+        assert_eq!(md5, <[u8; 16]>::from(Md5::digest(&data)));
+        assert_eq!(file.unwrap().metadata().unwrap().len(), data.len() as u64);
+        assert_eq!(std::fs::read(&path).unwrap(), data);
     }
 }

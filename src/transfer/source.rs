@@ -121,8 +121,20 @@ pub async fn md5_of(path: &Path) -> Result<String> {
         let mut file = std::fs::File::open(&path)
             .with_context(|| format!("cannot read `{}`", path.display()))?;
         let mut md5 = Md5::new();
-        std::io::copy(&mut file, &mut md5)
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match std::io::Read::read(&mut file, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context(format!("cannot read `{}`", path.display()))
+                    )
+                }
+            };
+            md5.update(&buf[..n]);
+        }
         Ok(hex::encode(md5.finalize()))
     })
     .await?
