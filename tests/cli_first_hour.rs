@@ -545,3 +545,47 @@ fn a_forced_download_that_fails_keeps_the_earlier_part_and_target() {
     assert_eq!(std::fs::read(&target).unwrap(), b"0123456789");
     assert!(!part.exists());
 }
+
+#[test]
+fn a_refused_token_from_the_environment_is_blamed_not_the_login() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let out = cubeblob(config.path(), &server.url)
+        .env("CUBEBLOB_TOKEN", "0123456789abcdef0123456789abcdef01234567")
+        .arg("list")
+        .assert()
+        .code(4);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("hint: the token in CUBEBLOB_TOKEN was refused"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unset it to use the profile's session"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cubeblob login"), "{stderr}");
+    // A batch stops at the first refusal, and says the same.
+    let dir = tempfile::TempDir::new().unwrap();
+    let files: Vec<_> = (0..2)
+        .map(|i| {
+            let path = dir.path().join(format!("f{i}.txt"));
+            std::fs::write(&path, "x").unwrap();
+            path
+        })
+        .collect();
+    let out = cubeblob(config.path(), &server.url)
+        .env("CUBEBLOB_TOKEN", "0123456789abcdef0123456789abcdef01234567")
+        .args(["upload", "-j", "1"])
+        .args(&files)
+        .assert()
+        .code(4);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("CUBEBLOB_TOKEN was refused"), "{stderr}");
+    assert!(!stderr.contains("cubeblob login"), "{stderr}");
+    // The stored session is fine: without the variable the same command works.
+    cubeblob(config.path(), &server.url)
+        .arg("list")
+        .assert()
+        .success();
+}

@@ -116,6 +116,9 @@ struct Inner {
     auth: RwLock<AuthState>,
     renew: Option<SessionCredentials>,
     renew_lock: tokio::sync::Mutex<()>,
+    /// The first token (generation 0) came from `CUBEBLOB_TOKEN`: a 401 for it is the
+    /// variable's to fix, not the profile's.
+    env_token: std::sync::atomic::AtomicBool,
 }
 
 /// A cheap handle to the client; clones share the connection pool and the token.
@@ -156,8 +159,17 @@ impl Client {
                 }),
                 renew,
                 renew_lock: tokio::sync::Mutex::new(()),
+                env_token: std::sync::atomic::AtomicBool::new(false),
             }),
         })
+    }
+
+    /// Notes that the token given to `new` came from `CUBEBLOB_TOKEN`, so that a 401
+    /// for it says so (`ApiError::Status::env_token`).
+    pub fn token_from_environment(&self) {
+        self.inner
+            .env_token
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The HTTP client, for requests to the storage host. Never give it the token.
@@ -536,6 +548,14 @@ impl Client {
                         status: status.as_u16(),
                         messages: error_messages(&text),
                         retry_after,
+                        // Sent with the variable's token, not one made since.
+                        env_token: mode != Mode::Login
+                            && token.is_some()
+                            && generation == 0
+                            && self
+                                .inner
+                                .env_token
+                                .load(std::sync::atomic::Ordering::Relaxed),
                     };
                     if err.is_session_missing()
                         && mode != Mode::Login

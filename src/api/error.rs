@@ -15,6 +15,8 @@ pub enum ApiError {
         status: u16,
         messages: Vec<String>,
         retry_after: Option<Duration>,
+        /// The request carried the token from `CUBEBLOB_TOKEN`.
+        env_token: bool,
     },
     /// The request never got an answer (name not resolved, connection refused, TLS
     /// failed, reset, timed out). Its text says which, with the deepest cause; the
@@ -47,6 +49,11 @@ pub enum ApiError {
     #[error("{0}")]
     NotLoggedIn(String),
 }
+
+/// The hint for a 401 to the token of `CUBEBLOB_TOKEN`: `cubeblob login` cannot help,
+/// since the variable's token is used whatever the profile stores.
+pub const ENV_TOKEN_HINT: &str = "the token in CUBEBLOB_TOKEN was refused or has expired: \
+                                  set a fresh one, or unset it to use the profile's session";
 
 fn describe_transport(source: &reqwest::Error, url: &str, timeout: &Option<Duration>) -> String {
     if source.is_builder() {
@@ -219,6 +226,11 @@ impl ApiError {
     /// What the user can do about it, where we know.
     pub fn hint(&self) -> Option<String> {
         match self {
+            ApiError::Status {
+                status: 401,
+                env_token: true,
+                ..
+            } => Some(ENV_TOKEN_HINT.into()),
             ApiError::Status { status: 401, .. } => Some(
                 "run `cubeblob login`: with no options it makes a new session for the \
                  profile, asking only for the password (in CI, set CUBEBLOB_APP_ID, \
@@ -495,6 +507,7 @@ mod tests {
             status,
             messages: vec![],
             retry_after: None,
+            env_token: false,
         };
         assert_eq!(e(401).exit(), Exit::Auth);
         assert_eq!(e(403).exit(), Exit::Auth);

@@ -229,6 +229,9 @@ impl Context {
             }
         };
         let client = Client::new(self.client_config(url), token, creds)?;
+        if source == TokenSource::Environment {
+            client.token_from_environment();
+        }
         client.log_line(&format!(
             "* token: {} (profile `{}`)",
             source.as_str(),

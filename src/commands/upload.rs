@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
-use crate::api::{check_content_type, has_control, ApiError, BLOB_NAME_CHARS};
+use crate::api::{check_content_type, has_control, ApiError, BLOB_NAME_CHARS, ENV_TOKEN_HINT};
 use crate::cli::UploadArgs;
 use crate::exit::{Exit, InputError, Interrupted};
 use crate::manifest::{self, Manifest};
@@ -96,6 +96,8 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     // one: every later upload would fail the same way, so none is started.
     let session_gone = CancellationToken::new();
     let mut not_sent = 0;
+    // Whether the refused token was CUBEBLOB_TOKEN's, for the last word's hint.
+    let mut env_token_refused = false;
     // A closed stdout (`| head -1`) stops the result lines, not the uploads: returning
     // at once would drop the uploads in flight with their records half-made.
     let mut stdout_failed = None;
@@ -152,6 +154,7 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
             Err(err) if watch.is_interrupted() && is_interrupted(&err) => {}
             Err(err) => {
                 not_sent += usize::from(err.is::<NotSent>());
+                env_token_refused |= refused_env_token(&err);
                 renderer.suspend(|| batch.fail(err.context(format!("upload `{}`", ready.shown))))
             }
         }
@@ -166,11 +169,13 @@ pub async fn run(ctx: &Context, args: UploadArgs) -> Result<Exit> {
     if session_gone.is_cancelled() {
         // Whatever the other files did, the user must log in again: exit 4, with the hint.
         batch.finish()?;
-        return Err(ApiError::NotLoggedIn(format!(
-            "the session ended during the batch and could not be renewed; \
-             {not_sent} not sent"
-        ))
-        .into());
+        let ended = format!(
+            "the session ended during the batch and could not be renewed; {not_sent} not sent"
+        );
+        if env_token_refused {
+            return Err(InputError::Auth(format!("{ended}\nhint: {ENV_TOKEN_HINT}")).into());
+        }
+        return Err(ApiError::NotLoggedIn(ended).into());
     }
     batch.finish_after_output(stdout_failed)
 }
@@ -220,6 +225,22 @@ fn is_unauthorized(err: &anyhow::Error) -> bool {
     err.chain()
         .filter_map(|c| c.downcast_ref::<ApiError>())
         .any(|e| matches!(e, ApiError::Status { status: 401, .. }))
+}
+
+/// The 401 was for the token of CUBEBLOB_TOKEN.
+fn refused_env_token(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|c| c.downcast_ref::<ApiError>())
+        .any(|e| {
+            matches!(
+                e,
+                ApiError::Status {
+                    status: 401,
+                    env_token: true,
+                    ..
+                }
+            )
+        })
 }
 
 /// Option combinations that cannot work, whatever the files.

@@ -127,6 +127,46 @@ pub(super) fn cut_off(
     })
 }
 
+/// The most a throttled body passes on at once: a tenth of a second's worth, so that
+/// its pace is even rather than a burst a second.
+fn throttle_piece(bytes_per_sec: u64) -> usize {
+    (bytes_per_sec / 10).clamp(1, 64 * 1024) as usize
+}
+
+/// `body` at most `bytes_per_sec` bytes a second: each piece waits until the time at
+/// which a link of that speed would have carried the bytes before it.
+pub(super) fn throttled(
+    body: Body,
+    bytes_per_sec: u64,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    struct Pace {
+        stream: BodyDataStream,
+        pending: Bytes,
+        started: tokio::time::Instant,
+        passed: u64,
+    }
+    let start = Pace {
+        stream: body.into_data_stream(),
+        pending: Bytes::new(),
+        started: tokio::time::Instant::now(),
+        passed: 0,
+    };
+    futures_util::stream::unfold(start, move |mut pace| async move {
+        if pace.pending.is_empty() {
+            match pace.stream.next().await? {
+                Ok(chunk) => pace.pending = chunk,
+                Err(err) => return Some((Err(std::io::Error::other(err)), pace)),
+            }
+        }
+        let take = pace.pending.len().min(throttle_piece(bytes_per_sec));
+        let piece = pace.pending.split_to(take);
+        let due = Duration::from_secs_f64(pace.passed as f64 / bytes_per_sec as f64);
+        tokio::time::sleep_until(pace.started + due).await;
+        pace.passed += take as u64;
+        Some((Ok(piece), pace))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +226,22 @@ mod tests {
             collect(chunks(&[4]), 100).await,
             (vec![b'x'; 4], false, false)
         );
+    }
+
+    #[tokio::test]
+    async fn a_throttled_body_arrives_whole_and_no_faster_than_its_pace() {
+        let started = tokio::time::Instant::now();
+        let mut stream = Box::pin(throttled(chunks(&[3000, 2000]), 20_000));
+        let mut bytes = 0;
+        while let Some(item) = stream.next().await {
+            let piece = item.unwrap();
+            assert!(piece.len() <= 2000);
+            bytes += piece.len();
+        }
+        assert_eq!(bytes, 5000);
+        // Pieces of 2000, 1000 and 2000 bytes: the last is due once 3000 went by at
+        // 20000 B/s. A lower bound, which a slow machine cannot break.
+        assert!(started.elapsed() >= Duration::from_millis(145));
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!            {"route": "list", "every": 3, "status": 429, "retry_after": 2},
 //!            {"route": "s3_get", "first": 3, "cut_after": 500000},
 //!            {"route": "create", "skip": 10, "first": 1, "status": 401, "end_session": true},
-//!            {"route": "complete", "delay_ms": 3000}]}
+//!            {"route": "complete", "delay_ms": 3000},
+//!            {"route": "s3_post", "bytes_per_sec": 262144}]}
 //! ```
 //! Every rule counts every request to its route; a rule matches the first N of them
 //! (`first`), every Kth (`every`), or all, after letting `skip` through. The first rule
@@ -31,7 +32,7 @@ use axum::response::Response;
 use axum::Router;
 
 use super::db::Db;
-use answer::{broken_connection, cut_off, range_start, refusal};
+use answer::{broken_connection, cut_off, range_start, refusal, throttled};
 pub use plan::FaultPlan;
 use plan::{Action, Route};
 
@@ -76,6 +77,15 @@ async fn apply(State(faults): State<Arc<Faults>>, req: Request, next: Next) -> R
             }
             let _ = axum::body::to_bytes(req.into_body(), DRAIN_LIMIT).await;
             refusal(route, status, retry_after)
+        }
+        Some(Action::Throttle { bytes_per_sec }) if route == Route::S3Post => {
+            let (parts, body) = req.into_parts();
+            let body = Body::from_stream(throttled(body, bytes_per_sec));
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Some(Action::Throttle { bytes_per_sec }) => {
+            let (parts, body) = next.run(req).await.into_parts();
+            Response::from_parts(parts, Body::from_stream(throttled(body, bytes_per_sec)))
         }
         Some(Action::Cut { after }) if route == Route::S3Post => {
             let cut = Arc::new(AtomicBool::new(false));

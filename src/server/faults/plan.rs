@@ -100,6 +100,10 @@ pub enum Action {
     Cut { after: u64 },
     /// Hold the request this long before handling it.
     Delay(Duration),
+    /// Carry a body at most this many bytes a second, as a slow link would: the
+    /// request's for `s3_post` (read that slowly, so the client's buffers fill and
+    /// wait), the answer's for the others.
+    Throttle { bytes_per_sec: u64 },
 }
 
 impl std::fmt::Display for Action {
@@ -118,6 +122,7 @@ impl std::fmt::Display for Action {
             }
             Action::Cut { after } => write!(f, "cut after {after} bytes"),
             Action::Delay(d) => write!(f, "delay {} ms", d.as_millis()),
+            Action::Throttle { bytes_per_sec } => write!(f, "throttle to {bytes_per_sec} B/s"),
         }
     }
 }
@@ -137,6 +142,7 @@ struct RuleSpec {
     end_session: bool,
     cut_after: Option<u64>,
     delay_ms: Option<u64>,
+    bytes_per_sec: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,8 +180,13 @@ impl Rule {
             (None, Some(k)) => When::Every(k),
             (None, None) => When::Always,
         };
-        let action = match (spec.status, spec.cut_after, spec.delay_ms) {
-            (Some(status), None, None) => {
+        let action = match (
+            spec.status,
+            spec.cut_after,
+            spec.delay_ms,
+            spec.bytes_per_sec,
+        ) {
+            (Some(status), None, None, None) => {
                 let status = StatusCode::from_u16(status)
                     .ok()
                     .filter(|s| s.is_client_error() || s.is_server_error())
@@ -189,9 +200,16 @@ impl Rule {
                     end_session: spec.end_session,
                 }
             }
-            (None, Some(after), None) => Action::Cut { after },
-            (None, None, Some(ms)) => Action::Delay(Duration::from_millis(ms)),
-            _ => bail!("a rule takes exactly one of `status`, `cut_after` and `delay_ms`"),
+            (None, Some(after), None, None) => Action::Cut { after },
+            (None, None, Some(ms), None) => Action::Delay(Duration::from_millis(ms)),
+            (None, None, None, Some(0)) => bail!("`bytes_per_sec` must be at least 1"),
+            (None, None, None, Some(rate)) => Action::Throttle {
+                bytes_per_sec: rate,
+            },
+            _ => bail!(
+                "a rule takes exactly one of `status`, `cut_after`, `delay_ms` and \
+                 `bytes_per_sec`"
+            ),
         };
         if !matches!(action, Action::Status { .. })
             && (spec.retry_after.is_some() || spec.end_session)
@@ -335,6 +353,13 @@ mod tests {
         assert_eq!(hits(&p, Route::Info, 8), [4, 6, 8]);
         let p = plan(json!([{"route": "s3_get", "delay_ms": 5}]));
         assert_eq!(hits(&p, Route::S3Get, 3), [1, 2, 3]);
+        let p = plan(json!([{"route": "s3_post", "bytes_per_sec": 1000}]));
+        assert_eq!(
+            p.action_for(Route::S3Post),
+            Some(Action::Throttle {
+                bytes_per_sec: 1000
+            })
+        );
     }
 
     #[test]
@@ -382,6 +407,8 @@ mod tests {
             json!([{"route": "create", "status": 503, "every": 0}]),
             json!([{"route": "create", "status": 503, "end_session": true}]),
             json!([{"route": "create", "cut_after": 5, "retry_after": 2}]),
+            json!([{"route": "s3_get", "bytes_per_sec": 0}]),
+            json!([{"route": "s3_get", "bytes_per_sec": 10, "delay_ms": 1}]),
             json!([{"route": "nowhere", "status": 503}]),
             json!([{"route": "create", "status": 503, "typo": 1}]),
         ] {
