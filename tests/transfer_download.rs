@@ -178,3 +178,63 @@ fn a_missing_blob_is_reported_and_the_others_still_come() {
         .assert()
         .code(5);
 }
+
+/// The requests `-v` logs (`> METHOD URL`), in order, for one download.
+fn requests_of_download(
+    config: &Path,
+    server: &TestServer,
+    blob: &str,
+    target: &Path,
+) -> Vec<String> {
+    let out = cubeblob(config, &server.url)
+        .args(["-v", "--json", "download", "--force", blob, "-o"])
+        .arg(target)
+        .assert()
+        .success();
+    let saved = json_lines(&out.get_output().stdout);
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0]["md5_verified"], true, "size and MD5 still checked");
+    // The record prints as before: the URL that came with it is not part of it.
+    assert!(saved[0].get("url").is_none(), "{}", saved[0]);
+    String::from_utf8_lossy(&out.get_output().stderr)
+        .lines()
+        .filter_map(|line| line.strip_prefix("> "))
+        .map(|line| line.split(" (").next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_uid_download_takes_two_requests_an_id_three() {
+    let server = TestServer::start();
+    let config = logged_in(&server, ALICE);
+    let dir = TempDir::new().unwrap();
+    let file = random_file(dir.path(), "n.bin", 20_000, 9);
+    let out = cubeblob(config.path(), &server.url)
+        .args(["--json", "upload"])
+        .arg(&file)
+        .assert()
+        .success();
+    let record = &json_lines(&out.get_output().stdout)[0];
+    let (id, uid) = (record["id"].to_string(), record["uid"].as_str().unwrap());
+    let storage = format!("GET {}/cubeblob-local/{uid}?", server.url);
+
+    // The record and the presigned GET come in one answer; no redirect is asked for.
+    let target = dir.path().join("by-uid.bin");
+    let sent = requests_of_download(config.path(), &server, uid, &target);
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    assert_eq!(
+        sent[0],
+        format!("GET {}/blobs/{uid}/object?download_url=1", server.url)
+    );
+    assert!(sent[1].starts_with(&storage), "{sent:#?}");
+    assert!(same_bytes(&file, &target));
+
+    // An id's record has no URL: the record, the redirect, the bytes.
+    let target = dir.path().join("by-id.bin");
+    let sent = requests_of_download(config.path(), &server, &id, &target);
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    assert_eq!(sent[0], format!("GET {}/blobs/{id}", server.url));
+    assert_eq!(sent[1], format!("GET {}/blobs/{uid}/download", server.url));
+    assert!(sent[2].starts_with(&storage), "{sent:#?}");
+    assert!(same_bytes(&file, &target));
+}

@@ -100,7 +100,7 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
                         resume: true,
                     };
                     let target = Target::File(path.clone());
-                    download(&client, &blob, &target, options, &renderer, &cancel)
+                    download(&client, &blob, None, &target, options, &renderer, &cancel)
                         .await
                         .map(Done::Saved)
                 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use futures_util::StreamExt;
 use serde::Serialize;
+use url::Url;
 
 use super::Context;
 use crate::api::{Blob, BlobRef, Client};
@@ -85,8 +86,8 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
     let mut names = UniqueNames::new();
     let mut work = Vec::new();
     for (blob_ref, result) in resolved {
-        let blob = match result {
-            Ok(blob) => blob,
+        let (blob, location) = match result {
+            Ok(found) => found,
             Err(err) => {
                 batch.fail(err.context(format!("download `{blob_ref}`")));
                 continue;
@@ -118,17 +119,20 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> Result<Exit> {
                 continue;
             }
         }
-        work.push((blob_ref, blob, target));
+        work.push((blob_ref, blob, location, target));
     }
 
-    let total = work.iter().map(|(_, b, _)| b.size.unwrap_or(0)).sum();
+    let total = work.iter().map(|(_, b, _, _)| b.size.unwrap_or(0)).sum();
     let renderer = Renderer::new(ctx.settings.progress, "download", work.len(), total);
     let mut results = futures_util::stream::iter(work)
-        .map(|(blob_ref, blob, target)| {
+        .map(|(blob_ref, blob, location, target)| {
             let (client, renderer, cancel) =
                 (client.clone(), renderer.clone(), watch.token().clone());
             tokio::spawn(async move {
-                let result = download(&client, &blob, &target, options, &renderer, &cancel).await;
+                let result = download(
+                    &client, &blob, location, &target, options, &renderer, &cancel,
+                )
+                .await;
                 (blob_ref, blob, target, result)
             })
         })
@@ -260,15 +264,19 @@ fn binary_to_terminal(blob: &Blob) -> Option<InputError> {
     })
 }
 
-/// Each blob's record, in the order given, a few requests at a time.
+/// Each blob's record (and for a uid its presigned GET, from the same request), in
+/// the order given, a few requests at a time.
 async fn resolve_all(
     client: &Client,
     refs: Vec<BlobRef>,
     jobs: usize,
-) -> Vec<(BlobRef, Result<Blob>)> {
+) -> Vec<(BlobRef, Result<(Blob, Option<Url>)>)> {
     futures_util::stream::iter(refs)
         .map(|blob_ref| async move {
-            let blob = client.resolve(&blob_ref).await.map_err(anyhow::Error::from);
+            let blob = client
+                .resolve_for_download(&blob_ref)
+                .await
+                .map_err(anyhow::Error::from);
             (blob_ref, blob)
         })
         .buffered(jobs.max(1))

@@ -62,10 +62,13 @@ pub fn refuse_existing(target: &Path) -> InputError {
     ))
 }
 
-/// Downloads `blob` (a record from `Client::resolve`) to `target`.
+/// Downloads `blob` (a record from `Client::resolve`) to `target`, from `location`
+/// when the record came with its presigned GET, else from where the API's download
+/// redirect points.
 pub async fn download(
     client: &Client,
     blob: &Blob,
+    location: Option<Url>,
     target: &Target,
     options: DownloadOptions,
     events: &dyn Events,
@@ -86,10 +89,13 @@ pub async fn download(
             return Err(refuse_existing(path).into());
         }
     }
-    let url = tokio::select! {
-        biased;
-        _ = cancel.cancelled() => return Err(Interrupted.into()),
-        r = client.download_location(&blob.uid) => r?,
+    let url = match location {
+        Some(url) => url,
+        None => tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(Interrupted.into()),
+            r = client.download_location(&blob.uid) => r?,
+        },
     };
     let file_events: Arc<dyn FileEvents> = Arc::from(events.started(&blob.name, blob.size));
     let result = match target {
