@@ -97,6 +97,15 @@ def targets(by_key):
                     cb["per_s"] >= times * other["per_s"] if times else
                     cb["per_s"] > other["per_s"]))
 
+    def against_loops(key, times, jobs):
+        """A many-file workload against the curl loops and the SDK."""
+        cb = row(key, "cubeblob")
+        faster(f"{key}: at least {times}× the files/s of the sequential curl loop", cb,
+               row(key, "curl script, sequential"), times)
+        faster(f"{key}: ahead of xargs -P {jobs} curl", cb,
+               row(key, f"curl script, xargs -P {jobs}"), None)
+        faster(f"{key}: ahead of the SDK", cb, row(key, "JS SDK"), None)
+
     def memory(key, small):
         cb, cbs = row(key, "cubeblob"), row(small, "cubeblob")
         out.append((f"{key}: peak memory under 30 MB",
@@ -133,12 +142,7 @@ def targets(by_key):
                     cb["median"] < sdk["median"]))
         memory("W2", "W2 small")
     if ran("W3"):
-        cb = row("W3", "cubeblob")
-        faster("W3: at least 5× the files/s of the sequential curl loop", cb,
-               row("W3", "curl script, sequential"), 5)
-        faster(f"W3: ahead of xargs -P {W3_JOBS} curl", cb,
-               row("W3", f"curl script, xargs -P {W3_JOBS}"), None)
-        faster("W3: ahead of the SDK", cb, row("W3", "JS SDK"), None)
+        against_loops("W3", 5, W3_JOBS)
     if ran("W4"):
         cb, loop = row("W4", "cubeblob"), row("W4", "curl script, page loop")
         out.append(("W4: at least 3× faster than the sequential page loop",
@@ -168,12 +172,7 @@ def targets(by_key):
                     f"{fmt_time(r['median'])} vs {fmt_time(median)} ({x:.2f}×)",
                     x <= 1 + BASELINE_SLACK))
     if ran("W6"):
-        cb = row("W6", "cubeblob")
-        faster("W6: at least 10× the files/s of the sequential curl loop", cb,
-               row("W6", "curl script, sequential"), 10)
-        faster(f"W6: ahead of xargs -P {JOBS} curl", cb,
-               row("W6", f"curl script, xargs -P {JOBS}"), None)
-        faster("W6: ahead of the SDK", cb, row("W6", "JS SDK"), None)
+        against_loops("W6", 10, JOBS)
     if ran("W7"):
         rerun = row("W7", "cubeblob sync, rerun with its manifest")
         listing = row("W7", "cubeblob list --all (the same blobs)")

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use cli_support::{json_lines, lines, Api};
-use common::{bin, cubeblob, logged_in, TestServer, ALICE, APP_ID, AUTH_KEY, BOB};
+use common::{bin, cubeblob, interrupted, logged_in, TestServer, ALICE, APP_ID, AUTH_KEY, BOB};
 use cubeblob::manifest::CopyManifest;
 use cubeblob::output::copy::CopyLine;
 use faults_support::{alice_credentials, stderr_of, Faulty};
@@ -481,14 +481,7 @@ fn ctrl_c_mid_copy_removes_the_record_in_flight() {
         .unwrap();
     // The second: the first made the source blob.
     f.wait_for("s3_post", 2);
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let (out, _) = interrupted(child);
     assert!(out.stdout.is_empty());
     assert_eq!(f.to("delete").len(), 1, "the record in flight was deleted");
     assert!(records(config.path(), &url, "bob").is_empty());

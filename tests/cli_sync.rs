@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 use cli_support::{json_lines, Api};
-use common::{bin, cubeblob, logged_in, ALICE};
+use common::{bin, cubeblob, interrupted, logged_in, ALICE};
 use cubeblob::output::sync::SyncLine;
 use faults_support::{records, stderr_of, Faulty, Logged};
 use serde_json::{json, Value};
@@ -382,14 +382,7 @@ fn an_interrupted_sync_converges_when_run_again() {
         .spawn()
         .unwrap();
     f.wait_for("s3_post", 4);
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    interrupted(child);
     let partial = state(config.path(), f.url());
     assert!(partial.len() < 5, "{partial:?}");
     assert!(

@@ -9,7 +9,7 @@ mod transfer_util;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{bin, cubeblob, logged_in, ALICE};
+use common::{bin, cubeblob, interrupted, logged_in, ALICE};
 use faults_support::{alice_credentials, records, stderr_of, stdout_of, Faulty};
 use serde_json::json;
 use tempfile::TempDir;
@@ -205,14 +205,7 @@ fn sigint_mid_batch_keeps_the_finished_files_and_nothing_else() {
         .spawn()
         .unwrap();
     f.wait_for("s3_post", 4);
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let (out, stderr) = interrupted(child);
     assert!(stderr.contains("interrupted"), "{stderr}");
 
     let finished = json_lines(&out.stdout);

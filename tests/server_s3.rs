@@ -279,12 +279,8 @@ async fn a_large_object_streams_whole_and_in_ranges() {
     let data = content(7, len);
     let blob = upload(&http, url, &token, "big.bin", &data, false).await;
     let uid = blob["uid"].as_str().unwrap();
-    let response = http
-        .get(format!("{url}/blobs/{uid}/download?token={token}"))
-        .send()
-        .await
-        .unwrap();
-    let signed = response.headers()["location"].to_str().unwrap().to_string();
+    let signed =
+        redirect_location(&http, &format!("{url}/blobs/{uid}/download?token={token}")).await;
 
     let whole = http.get(&signed).send().await.unwrap();
     assert_eq!(whole.status(), StatusCode::OK);
@@ -319,12 +315,8 @@ async fn presigned_gets_serve_ranges_and_refuse_tampering() {
     let data = content(6, 10_000);
     let blob = upload(&http, url, &token, "r.bin", &data, false).await;
     let uid = blob["uid"].as_str().unwrap();
-    let response = http
-        .get(format!("{url}/blobs/{uid}/download?token={token}"))
-        .send()
-        .await
-        .unwrap();
-    let signed = response.headers()["location"].to_str().unwrap().to_string();
+    let signed =
+        redirect_location(&http, &format!("{url}/blobs/{uid}/download?token={token}")).await;
 
     let whole = http.get(&signed).send().await.unwrap();
     assert_eq!(whole.status(), StatusCode::OK);
@@ -546,12 +538,8 @@ async fn s3_on_its_own_listener() {
     let token = login(&http, url, ALICE).await;
     let blob = upload(&http, url, &token, "s.bin", b"separate", false).await;
     let uid = blob["uid"].as_str().unwrap();
-    let response = http
-        .get(format!("{url}/blobs/{uid}/download?token={token}"))
-        .send()
-        .await
-        .unwrap();
-    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let location =
+        redirect_location(&http, &format!("{url}/blobs/{uid}/download?token={token}")).await;
     let s3_base = location[..location.find("/cubeblob-local/").unwrap()].to_string();
     assert_ne!(&s3_base, url);
     assert_eq!(

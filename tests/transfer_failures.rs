@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, cubeblob, logged_in, TestServer, ALICE};
+use common::{bin, cubeblob, interrupted, logged_in, TestServer, ALICE};
 use serde_json::Value;
 use tempfile::TempDir;
 use transfer_util::{json_lines, names_in, random_file};
@@ -70,14 +70,7 @@ fn sigint_mid_upload_leaves_no_record_and_exits_130() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let (out, stderr) = interrupted(child);
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(out.stdout.is_empty());
     assert!(
@@ -124,17 +117,7 @@ fn sigint_mid_download_leaves_no_partial_file() {
         assert!(Instant::now() < deadline, "the download never started");
         std::thread::sleep(Duration::from_millis(10));
     }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    interrupted(child);
     assert!(names_in(&target).is_empty(), "{:?}", names_in(&target));
 }
 

@@ -271,15 +271,8 @@ pub async fn execute(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_blob as blob;
     use super::*;
-
-    fn blob(id: u64, name: &str, size: Option<u64>) -> Blob {
-        serde_json::from_value(serde_json::json!({
-            "id": id, "uid": format!("u{id}"), "name": name, "size": size,
-            "blob_status": size.map(|_| "complete"),
-        }))
-        .unwrap()
-    }
 
     fn decided(plan: &Plan) -> Vec<(u64, Kind, Option<&'static str>, Option<u64>)> {
         plan.actions

@@ -9,3 +9,13 @@ pub mod copy;
 pub mod execute;
 pub mod sync;
 pub mod walk;
+
+/// A blob record for the plans' unit tests: complete when it has a size.
+#[cfg(test)]
+fn test_blob(id: u64, name: &str, size: Option<u64>) -> crate::api::Blob {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "uid": format!("u{id}"), "name": name, "size": size,
+        "blob_status": size.map(|_| "complete"),
+    }))
+    .unwrap()
+}

@@ -281,15 +281,8 @@ fn shown(path: &std::path::Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_blob as blob;
     use super::*;
-
-    fn blob(id: u64, name: &str, size: Option<u64>) -> Blob {
-        serde_json::from_value(serde_json::json!({
-            "id": id, "uid": format!("u{id}"), "name": name, "size": size,
-            "blob_status": size.map(|_| "complete"),
-        }))
-        .unwrap()
-    }
 
     fn file(name: &str, size: u64) -> LocalFile {
         LocalFile {

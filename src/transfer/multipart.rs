@@ -337,16 +337,19 @@ mod tests {
 
     async fn collect(form: &MultipartForm, path: &Path) -> (Vec<u8>, BodyOutcome) {
         let (stream, outcome) = form.body(path, Arc::new(NoEvents)).unwrap();
-        let mut out = Vec::new();
-        let mut stream = std::pin::pin!(stream);
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(bytes) => out.extend_from_slice(&bytes),
-                Err(_) => break,
-            }
-        }
+        let out = drain(stream).await;
         let outcome = std::mem::take(&mut *outcome.lock().unwrap());
         (out, outcome)
+    }
+
+    /// The body's bytes up to its end or its first error.
+    async fn drain(stream: impl Stream<Item = io::Result<Bytes>>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut stream = std::pin::pin!(stream);
+        while let Some(Ok(bytes)) = stream.next().await {
+            out.extend_from_slice(&bytes);
+        }
+        out
     }
 
     fn file_with(bytes: &[u8]) -> tempfile::NamedTempFile {
@@ -405,14 +408,7 @@ mod tests {
             }
         });
         let (stream, outcome) = form.piped_body(reader, Arc::new(NoEvents));
-        let mut out = Vec::new();
-        let mut stream = std::pin::pin!(stream);
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(bytes) => out.extend_from_slice(&bytes),
-                Err(_) => break,
-            }
-        }
+        let out = drain(stream).await;
         feeder.await.unwrap();
         let outcome = std::mem::take(&mut *outcome.lock().unwrap());
         (out, outcome)

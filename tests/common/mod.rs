@@ -158,6 +158,20 @@ pub fn start_line_field(line: &str, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Ctrl-C for a running `cubeblob`: SIGINT, then its output once it has exited, which
+/// must be with 130. Returns the output and its stderr as text.
+pub fn interrupted(child: Child) -> (std::process::Output, String) {
+    let killed = StdCommand::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    (out, stderr)
+}
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cubeblob"))
 }

@@ -174,15 +174,20 @@ pub async fn upload(
     info["blob"].clone()
 }
 
-/// Follows a download's 301 by hand (no token to the storage host); the bytes.
-pub async fn download(http: &Client, api_url: &str) -> Vec<u8> {
+/// Where a download's 301 points (the presigned storage URL), not followed.
+pub async fn redirect_location(http: &Client, api_url: &str) -> String {
     let response = http.get(api_url).send().await.unwrap();
     assert_eq!(
         response.status(),
         StatusCode::MOVED_PERMANENTLY,
         "{api_url}"
     );
-    let location = response.headers()["location"].to_str().unwrap().to_string();
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// Follows a download's 301 by hand (no token to the storage host); the bytes.
+pub async fn download(http: &Client, api_url: &str) -> Vec<u8> {
+    let location = redirect_location(http, api_url).await;
     let response = http.get(&location).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.bytes().await.unwrap().to_vec()
