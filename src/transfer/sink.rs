@@ -1,8 +1,8 @@
 //! Where downloaded bytes go: a `.part` file (resumable, restartable), stdout, or the
-//! pipe into a copy's upload. Each
-//! byte is hashed once, as it arrives: the write and the MD5 run on two threads of the
-//! blocking pool, each fed by a short queue of chunks, so receiving, writing and hashing
-//! overlap and the slowest of the three sets the pace. A small blob (one buffer) takes
+//! pipe into a copy's upload. Each byte is hashed once, as it arrives: the write and
+//! the MD5 run on two threads of the blocking pool, each fed by a short queue of
+//! chunks, so receiving, writing and hashing overlap and the slowest of the three sets
+//! the pace. A small blob (one buffer) takes
 //! a single hop to the blocking pool at the end instead.
 
 use std::fs::File;
@@ -31,16 +31,16 @@ enum Output {
     Pipe(PipeWriter),
 }
 
-impl Write for Output {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+impl Output {
+    /// Writes all of `chunk`; a pipe takes the chunk itself, without a copy.
+    fn put(&mut self, chunk: Bytes) -> io::Result<()> {
         match self {
-            Output::File(f) => f.write(buf),
-            Output::Stdout(s) => s.write(buf),
-            Output::Pipe(p) => p
-                .put_blocking(Bytes::copy_from_slice(buf))
-                .map(|()| buf.len()),
+            Output::File(f) => f.write_all(&chunk),
+            Output::Stdout(s) => s.write_all(&chunk),
+            Output::Pipe(p) => p.put_blocking(chunk),
         }
     }
+
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::File(f) => f.flush(),
@@ -60,11 +60,11 @@ struct Worker<S> {
 }
 
 impl<S: Send + 'static> Worker<S> {
-    fn start(mut state: S, step: fn(&mut S, &[u8]) -> io::Result<()>) -> Worker<S> {
+    fn start(mut state: S, step: fn(&mut S, Bytes) -> io::Result<()>) -> Worker<S> {
         let (queue, mut chunks) = mpsc::channel::<Bytes>(QUEUED);
         let done = tokio::task::spawn_blocking(move || {
             while let Some(chunk) = chunks.blocking_recv() {
-                if let Err(e) = step(&mut state, &chunk) {
+                if let Err(e) = step(&mut state, chunk) {
                     return (state, Err(e));
                 }
             }
@@ -95,12 +95,12 @@ impl<S: Send + 'static> Worker<S> {
     }
 }
 
-fn write_step(out: &mut Output, chunk: &[u8]) -> io::Result<()> {
-    out.write_all(chunk)
+fn write_step(out: &mut Output, chunk: Bytes) -> io::Result<()> {
+    out.put(chunk)
 }
 
-fn hash_step(md5: &mut Md5, chunk: &[u8]) -> io::Result<()> {
-    md5.update(chunk);
+fn hash_step(md5: &mut Md5, chunk: Bytes) -> io::Result<()> {
+    md5.update(&chunk);
     Ok(())
 }
 
@@ -287,7 +287,7 @@ impl Sink {
         };
         blocking(move || {
             let (mut out, mut md5) = (out, md5);
-            out.write_all(&rest)?;
+            out.put(rest.clone())?;
             md5.update(&rest);
             out.flush()?;
             let file = match out {
@@ -312,7 +312,7 @@ impl Sink {
         };
         let (out, md5, result) = blocking(move || {
             let (mut out, mut md5) = (out, md5);
-            let result = out.write_all(&rest).and_then(|()| {
+            let result = out.put(rest.clone()).and_then(|()| {
                 md5.update(&rest);
                 f(&mut out, &mut md5)
             });
