@@ -1,8 +1,8 @@
 //! What a terminal is shown (issue 16, points 4, 5 and 6), through a real pseudo-
 //! terminal: `script` (util-linux) runs the command on one and records what it drew.
-//! For progress, the server delays every `complete` (the fault plan), so that the
-//! files are still going when their bytes are all sent; the tests look at what was
-//! drawn, never at how long it took.
+//! For progress, the server (its fault plan) delays every `complete`, so that the
+//! files are still going when their bytes are all sent, or takes bodies at a set
+//! pace; the tests look at what was drawn, never at how long it took.
 
 mod common;
 
@@ -34,6 +34,18 @@ fn typed_on_a_terminal(
     args: &str,
     typed: &str,
 ) -> (String, bool) {
+    let (raw, ok) = drawn_on_a_terminal(config, url, rows, args, typed);
+    (strip_escapes(&raw), ok)
+}
+
+/// What `cubeblob ARGS` sent to a terminal of `rows` rows, escape sequences and all.
+fn drawn_on_a_terminal(
+    config: &Path,
+    url: &str,
+    rows: u16,
+    args: &str,
+    typed: &str,
+) -> (String, bool) {
     let command = format!("stty rows {rows} cols 120; {} {args}", bin().display());
     let mut script = Command::new("script");
     for (key, _) in std::env::vars() {
@@ -56,8 +68,30 @@ fn typed_on_a_terminal(
         .write_all(typed.as_bytes())
         .unwrap();
     let out = script_child.wait_with_output().unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
-    (strip_escapes(&shown), out.status.success())
+    let drawn = String::from_utf8_lossy(&out.stdout).into_owned();
+    (drawn, out.status.success())
+}
+
+/// The screens drawn one after the other, escape sequences taken out: the bars are
+/// redrawn from their top line, which the cursor goes back up to (`ESC [ N A`).
+fn frames(drawn: &str) -> Vec<String> {
+    let mut frames = Vec::new();
+    let (mut start, mut from) = (0, 0);
+    while let Some(found) = drawn[from..].find("\u{1b}[") {
+        let at = from + found;
+        let digits = drawn[at + 2..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count();
+        let end = at + 2 + digits;
+        if digits > 0 && drawn[end..].starts_with('A') {
+            frames.push(strip_escapes(&drawn[start..at]));
+            start = end + 1;
+        }
+        from = end;
+    }
+    frames.push(strip_escapes(&drawn[start..]));
+    frames
 }
 
 /// The text without CSI sequences (`ESC [ … letter`), carriage returns as newlines.
@@ -100,13 +134,14 @@ fn files(dir: &Path, count: usize) -> Vec<String> {
 }
 
 fn slow_complete_server() -> (TestServer, TempDir) {
+    server_with_rules(r#"[{"route": "complete", "delay_ms": 1500}]"#)
+}
+
+/// A server that runs `rules`, a fault plan's rules as JSON.
+fn server_with_rules(rules: &str) -> (TestServer, TempDir) {
     let dir = TempDir::new().unwrap();
     let plan = dir.path().join("plan.json");
-    std::fs::write(
-        &plan,
-        r#"{"rules": [{"route": "complete", "delay_ms": 1500}]}"#,
-    )
-    .unwrap();
+    std::fs::write(&plan, format!(r#"{{"rules": {rules}}}"#)).unwrap();
     let server = TestServer::start_with(&["--faults", plan.to_str().unwrap()]);
     (server, dir)
 }
@@ -147,21 +182,107 @@ fn file_bars_stay_within_a_screenful_with_the_total_visible() {
     let config = logged_in(&server, ALICE);
     let paths = files(dir.path(), 6);
     // Five rows: three file bars, the total, and the prompt's line.
-    let shown = on_a_terminal(
+    let (drawn, ok) = drawn_on_a_terminal(
         config.path(),
         &server.url,
         5,
         &format!("upload -j 6 {}", paths.join(" ")),
+        "",
     );
-    let with_bars = (0..6)
-        .filter(|i| has_bar(&shown, &format!("file-{i}.bin")))
-        .count();
-    assert!(with_bars <= 3, "{with_bars} file bars on 5 rows: {shown}");
-    assert!(with_bars >= 1, "{shown}");
+    let shown = strip_escapes(&drawn);
+    assert!(ok, "{shown}");
+    let bars_at_once = |frame: &String| {
+        (0..6)
+            .filter(|i| has_bar(frame, &format!("file-{i}.bin")))
+            .count()
+    };
+    let most = frames(&drawn).iter().map(bars_at_once).max().unwrap_or(0);
+    assert!(most <= 3, "{most} file bars at once on 5 rows: {shown}");
+    assert!(most >= 1, "{shown}");
     // The total is drawn beside the capped bars; its last count may fall between two
     // redraws on a loaded machine, the summary line carries it.
     assert!(shown.contains("total ") && shown.contains("/6 "), "{shown}");
     assert!(shown.contains("uploaded 6 of 6 files"), "{shown}");
+}
+
+/// One row for file bars (three rows: the file, the total, the prompt), two files at
+/// a time. `tiny` and `middle` start together and one of them takes the row; `last`
+/// starts when `tiny` is done, finds the row taken (by `middle`, or by the file that
+/// took `tiny`'s row), and takes it when `middle` is done. Whichever started first,
+/// `middle` and `last` are both drawn; with the row given to no one, one of them never is.
+#[test]
+fn a_row_freed_on_a_full_screen_goes_to_a_file_still_going() {
+    let (server, dir) = server_with_rules(r#"[{"route": "s3_post", "bytes_per_sec": 400000}]"#);
+    let config = logged_in(&server, ALICE);
+    let paths: Vec<String> = [
+        ("tiny.bin", 1),
+        ("middle.bin", 400_000),
+        ("last.bin", 1_200_000),
+    ]
+    .iter()
+    .map(|(name, len)| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, vec![b'x'; *len]).unwrap();
+        path.display().to_string()
+    })
+    .collect();
+    let shown = on_a_terminal(
+        config.path(),
+        &server.url,
+        3,
+        &format!("upload -j 2 {}", paths.join(" ")),
+    );
+    assert!(has_bar(&shown, "middle.bin"), "{shown}");
+    assert!(has_bar(&shown, "last.bin"), "{shown}");
+    assert!(shown.contains("uploaded 3 of 3 files"), "{shown}");
+}
+
+/// Every `N.N UNIT/s` drawn, in bytes a second.
+fn rates_drawn(shown: &str) -> Vec<f64> {
+    let words: Vec<&str> = shown.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter_map(|pair| {
+            let unit = pair[1].strip_suffix("/s")?;
+            let scale = match unit {
+                "B" => 1.0,
+                "KiB" => 1024.0,
+                "MiB" => 1_048_576.0,
+                "GiB" => 1_073_741_824.0,
+                _ => return None,
+            };
+            Some(pair[0].parse::<f64>().ok()? * scale)
+        })
+        .collect()
+}
+
+/// The storage takes the body at 1 MiB/s. The first MiBs go into the sockets'
+/// buffers at once; a rate counted from the bytes handed over reads far above the
+/// link for seconds. Every rate drawn stays near the link's (25% for a loaded machine).
+#[test]
+fn rates_shown_never_run_ahead_of_the_link() {
+    let link: u64 = 1_048_576;
+    let (server, dir) = server_with_rules(&format!(
+        r#"[{{"route": "s3_post", "bytes_per_sec": {link}}}]"#
+    ));
+    let link = link as f64;
+    let config = logged_in(&server, ALICE);
+    let path = dir.path().join("eight.bin");
+    std::fs::write(&path, vec![b'x'; 8 * 1_048_576]).unwrap();
+    let shown = on_a_terminal(
+        config.path(),
+        &server.url,
+        24,
+        &format!("upload {}", path.display()),
+    );
+    let rates = rates_drawn(&shown);
+    assert!(!rates.is_empty(), "a rate was drawn: {shown}");
+    let highest = rates.iter().cloned().fold(0.0, f64::max);
+    assert!(
+        highest <= link * 1.25,
+        "{:.2} MiB/s drawn on a 1 MiB/s link: {shown}",
+        highest / link
+    );
 }
 
 #[test]

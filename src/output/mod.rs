@@ -212,7 +212,7 @@ mod tests {
             status: 422,
             messages: vec!["bad\u{1b}[2J\nhint: fake".into()],
             retry_after: None,
-            env_token: false,
+            token: crate::api::TokenOf::Profile(None),
         };
         let err = anyhow::Error::new(from_server).context("info `7`");
         let (text, hint) = error_lines(&err);

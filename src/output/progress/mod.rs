@@ -1,16 +1,22 @@
 //! Transfer progress on stderr, from the engines' events: indicatif bars per file and
 //! in total on a terminal, a plain timestamped line per file every few seconds and at
-//! the end otherwise (CI logs), or nothing.
+//! the end otherwise (CI logs), or nothing. The rows the bars take are in `screen`,
+//! the rates they show in `rate`.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+mod rate;
+mod screen;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanDuration, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{human, sanitize::escape_for_terminal};
 use crate::commands::Progress;
 use crate::transfer::{Events, FileEvents};
+use rate::Rate;
+use screen::{Place, Screen};
 
 /// The least time between two plain lines about the same file.
 const LINE_EVERY: Duration = Duration::from_secs(5);
@@ -20,11 +26,12 @@ const NAME_WIDTH: usize = 24;
 
 /// A file or the total: the bar takes what the terminal width leaves, so a line never
 /// wraps (a wrapped line would throw off the redrawing and garble the screen).
+/// `rate` and `left` are this module's (see `rate`), not indicatif's own estimates.
 const BAR_TEMPLATE: &str =
-    "{prefix:<24} [{wide_bar}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12} {eta:>4}";
+    "{prefix:<24} [{wide_bar}] {bytes:>10}/{total_bytes:<10} {rate:>12} {left:>4}";
 
 /// A file of unknown size.
-const SPINNER_TEMPLATE: &str = "{prefix:<24} {spinner} {bytes:>10} {bytes_per_sec:>12}";
+const SPINNER_TEMPLATE: &str = "{prefix:<24} {spinner} {bytes:>10} {rate:>12}";
 
 /// A file whose bytes are all sent (or received) while the transfer is not done yet:
 /// the storage's answer, `complete`, the checksum and the rename are still to come.
@@ -38,27 +45,19 @@ pub struct Renderer {
 }
 
 enum Mode {
-    Bars {
-        multi: MultiProgress,
-        /// All bytes of the run; only when there is more than one file.
-        total: Option<ProgressBar>,
-        shared: Arc<Shared>,
-    },
-    Lines {
-        verb: &'static str,
-    },
+    Bars(Arc<Shared>),
+    Lines { verb: &'static str },
     Off,
 }
 
-/// What the bars of one run share: the screen budget and the summary's counts.
+/// What the bars of one run share: the screen, the total's rate and the summary's
+/// counts.
 struct Shared {
+    screen: Screen,
+    total_rate: Arc<Rate>,
     verb: &'static str,
     files: usize,
     started: Instant,
-    /// File bars on screen now, and the most there may be: a screenful less the
-    /// total and a line for the prompt, so the total never scrolls off.
-    visible: AtomicUsize,
-    max_visible: usize,
     done: AtomicUsize,
     done_bytes: AtomicU64,
 }
@@ -72,9 +71,10 @@ impl Renderer {
             Progress::Lines => Mode::Lines { verb },
             Progress::Bars => {
                 let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+                let total_rate = Arc::new(Rate::default());
                 let total = (files > 1).then(|| {
                     let bar = multi.add(ProgressBar::new(total));
-                    bar.set_style(style(BAR_TEMPLATE));
+                    bar.set_style(style(BAR_TEMPLATE, &total_rate));
                     bar.set_message(files.to_string());
                     bar.set_prefix(format!("total 0/{files}"));
                     bar
@@ -82,20 +82,15 @@ impl Renderer {
                 let rows = console::Term::stderr()
                     .size_checked()
                     .map_or(24, |(rows, _)| usize::from(rows));
-                let shared = Arc::new(Shared {
+                Mode::Bars(Arc::new(Shared {
+                    screen: Screen::new(multi, total, rows.saturating_sub(2)),
+                    total_rate,
                     verb,
                     files,
                     started: Instant::now(),
-                    visible: AtomicUsize::new(0),
-                    max_visible: rows.saturating_sub(2).max(1),
                     done: AtomicUsize::new(0),
                     done_bytes: AtomicU64::new(0),
-                });
-                Mode::Bars {
-                    multi,
-                    total,
-                    shared,
-                }
+                }))
             }
         };
         Renderer {
@@ -107,7 +102,7 @@ impl Renderer {
     /// messages on stderr never land inside a bar.
     pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
         match &*self.inner {
-            Mode::Bars { multi, .. } => multi.suspend(print),
+            Mode::Bars(shared) => shared.screen.multi().suspend(print),
             _ => print(),
         }
     }
@@ -116,16 +111,11 @@ impl Renderer {
     /// one summary line in their place (the terminal's only record of the run when
     /// stdout goes elsewhere).
     pub fn finish(&self) {
-        if let Mode::Bars {
-            multi,
-            total,
-            shared,
-        } = &*self.inner
-        {
-            if let Some(total) = total {
+        if let Mode::Bars(shared) = &*self.inner {
+            if let Some(total) = shared.screen.total() {
                 total.finish_and_clear();
             }
-            let _ = multi.clear();
+            let _ = shared.screen.multi().clear();
             if shared.files > 1 {
                 eprintln!("{}", shared.summary());
             }
@@ -166,41 +156,29 @@ impl Events for Renderer {
                 name: shown,
                 total,
                 position: AtomicU64::new(0),
+                rate: Rate::default(),
                 started: Instant::now(),
                 last_line: Mutex::new(Instant::now()),
             }),
-            Mode::Bars {
-                multi,
-                total: all,
-                shared,
-            } => {
-                let bar = ProgressBar::new(total.unwrap_or(0));
-                // Beyond a screenful the file still counts in the total, without a bar.
-                let on_screen = shared
-                    .visible
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
-                        (v < shared.max_visible).then_some(v + 1)
-                    })
-                    .is_ok();
-                let bar = match (on_screen, all) {
-                    (false, _) => ProgressBar::hidden(),
-                    (true, Some(all)) => multi.insert_before(all, bar),
-                    (true, None) => multi.add(bar),
-                };
-                bar.set_style(style(if total.is_some() {
-                    BAR_TEMPLATE
-                } else {
-                    SPINNER_TEMPLATE
-                }));
+            Mode::Bars(shared) => {
+                let rate = Arc::new(Rate::default());
+                let (place, bar) = shared.screen.enter(total.unwrap_or(0));
+                bar.set_style(style(
+                    if total.is_some() {
+                        BAR_TEMPLATE
+                    } else {
+                        SPINNER_TEMPLATE
+                    },
+                    &rate,
+                ));
                 bar.set_prefix(fit(&shown, NAME_WIDTH));
                 Box::new(BarFile {
-                    multi: multi.clone(),
                     bar,
-                    all: all.clone(),
+                    place,
+                    rate,
                     size: total,
                     counted: AtomicU64::new(0),
-                    completing: std::sync::atomic::AtomicBool::new(false),
-                    on_screen,
+                    completing: AtomicBool::new(false),
                     shared: shared.clone(),
                 })
             }
@@ -208,10 +186,29 @@ impl Events for Renderer {
     }
 }
 
-fn style(template: &str) -> ProgressStyle {
+/// A bar's look, its `{rate}` and `{left}` read from `rate`.
+fn style(template: &str, rate: &Arc<Rate>) -> ProgressStyle {
+    let (for_rate, for_left) = (rate.clone(), rate.clone());
     ProgressStyle::with_template(template)
         .expect("the progress templates are valid")
         .progress_chars("=> ")
+        .with_key(
+            "rate",
+            move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                if let Some(per_sec) = for_rate.per_sec() {
+                    let _ = write!(w, "{}/s", human::size(per_sec as u64));
+                }
+            },
+        )
+        .with_key(
+            "left",
+            move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let remaining = state.len().unwrap_or(0).saturating_sub(state.pos());
+                if let Some(left) = for_left.time_left(remaining) {
+                    let _ = write!(w, "{:#}", HumanDuration(left));
+                }
+            },
+        )
 }
 
 /// At most `width` characters, the end kept (it carries the extension).
@@ -225,15 +222,14 @@ fn fit(name: &str, width: usize) -> String {
 }
 
 struct BarFile {
-    multi: MultiProgress,
     bar: ProgressBar,
-    all: Option<ProgressBar>,
+    place: Place,
+    rate: Arc<Rate>,
     size: Option<u64>,
     /// This file's bytes in the total: what was sent, short of its size until the
     /// file is done, so the total reaches its end only when every file has.
     counted: AtomicU64,
-    completing: std::sync::atomic::AtomicBool,
-    on_screen: bool,
+    completing: AtomicBool,
     shared: Arc<Shared>,
 }
 
@@ -252,27 +248,26 @@ impl BarFile {
                 .min(size - (size / 100).max(1).min(size))
         };
         let before = self.counted.swap(target, Ordering::Relaxed);
-        if let Some(all) = &self.all {
-            all.set_position((all.position() + target).saturating_sub(before));
+        if let Some(all) = self.shared.screen.total() {
+            let position = (all.position() + target).saturating_sub(before);
+            all.set_position(position);
+            self.shared.total_rate.record(position);
         }
     }
 
     fn leave(&self) {
-        self.bar.finish_and_clear();
-        self.multi.remove(&self.bar);
-        if self.on_screen {
-            self.shared.visible.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.shared.screen.leave(self.place, &self.bar);
     }
 }
 
 impl FileEvents for BarFile {
     fn advanced(&self, bytes: u64) {
         self.bar.inc(bytes);
+        self.rate.record(self.bar.position());
         self.recount(false);
         let sent_all = self.size.is_some_and(|s| self.bar.position() >= s);
         if sent_all && !self.completing.swap(true, Ordering::Relaxed) {
-            self.bar.set_style(style(COMPLETING_TEMPLATE));
+            self.bar.set_style(style(COMPLETING_TEMPLATE, &self.rate));
             // A new style is drawn on the next change, and none may come until done.
             self.bar.tick();
         }
@@ -280,8 +275,9 @@ impl FileEvents for BarFile {
 
     fn rewound(&self, position: u64) {
         self.bar.set_position(position);
+        self.rate.record(position);
         if self.completing.swap(false, Ordering::Relaxed) {
-            self.bar.set_style(style(BAR_TEMPLATE));
+            self.bar.set_style(style(BAR_TEMPLATE, &self.rate));
         }
         self.recount(false);
     }
@@ -292,7 +288,7 @@ impl FileEvents for BarFile {
         self.shared
             .done_bytes
             .fetch_add(self.bar.position(), Ordering::Relaxed);
-        if let Some(all) = &self.all {
+        if let Some(all) = self.shared.screen.total() {
             count_done(all);
         }
         self.leave();
@@ -300,7 +296,7 @@ impl FileEvents for BarFile {
 
     fn failed(&self) {
         // The total no longer waits for this file's bytes.
-        if let Some(all) = &self.all {
+        if let Some(all) = self.shared.screen.total() {
             let counted = self.counted.swap(0, Ordering::Relaxed);
             all.set_position(all.position().saturating_sub(counted));
             let size = self.size.unwrap_or(0);
@@ -327,6 +323,7 @@ struct LineFile {
     name: String,
     total: Option<u64>,
     position: AtomicU64,
+    rate: Rate,
     started: Instant,
     last_line: Mutex<Instant>,
 }
@@ -336,17 +333,12 @@ impl LineFile {
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
         eprintln!("{now} {} {}: {text}", self.verb, self.name);
     }
-
-    fn rate(&self) -> String {
-        let secs = self.started.elapsed().as_secs_f64().max(0.001);
-        let per_sec = (self.position.load(Ordering::Relaxed) as f64 / secs) as u64;
-        format!("{}/s", human::size(per_sec))
-    }
 }
 
 impl FileEvents for LineFile {
     fn advanced(&self, bytes: u64) {
         let position = self.position.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.rate.record(position);
         let mut last = self.last_line.lock().unwrap();
         if last.elapsed() < LINE_EVERY {
             return;
@@ -362,20 +354,26 @@ impl FileEvents for LineFile {
             ),
             _ => human::size(position),
         };
-        self.line(&format!("{done}, {}", self.rate()));
+        match self.rate.per_sec() {
+            Some(per_sec) => self.line(&format!("{done}, {}/s", human::size(per_sec as u64))),
+            None => self.line(&done),
+        }
     }
 
     fn rewound(&self, position: u64) {
         self.position.store(position, Ordering::Relaxed);
+        self.rate.record(position);
     }
 
+    // Done is when the other end has answered: every byte has arrived, so the average
+    // over the whole run is the file's true rate.
     fn finished(&self) {
         let bytes = self.position.load(Ordering::Relaxed);
+        let secs = self.started.elapsed().as_secs_f64();
         self.line(&format!(
-            "done, {} in {:.1}s ({})",
+            "done, {} in {secs:.1}s ({}/s)",
             human::size(bytes),
-            self.started.elapsed().as_secs_f64(),
-            self.rate()
+            human::size((bytes as f64 / secs.max(0.001)) as u64)
         ));
     }
 
