@@ -53,7 +53,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "CUBEBLOB_PROFILE",
-        default_value = "default",
+        default_value = crate::config::DEFAULT_PROFILE,
         value_name = "NAME"
     )]
     pub profile: String,

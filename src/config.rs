@@ -16,6 +16,9 @@ use crate::secret::Secret;
 
 const FILE_NAME: &str = "config.toml";
 
+/// The profile used without `--profile` or `CUBEBLOB_PROFILE`.
+pub const DEFAULT_PROFILE: &str = "default";
+
 /// One profile: which API, whose token, until when.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Profile {

@@ -142,7 +142,7 @@ mod tests {
             status: 422,
             messages: vec![],
             retry_after: None,
-            env_token: false,
+            token: crate::api::TokenOf::Profile(None),
         };
         assert_eq!(Exit::for_error(&left(refused.into())), Exit::Network);
         let stopped = anyhow::Error::new(Interrupted).context("sending");

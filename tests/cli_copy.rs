@@ -430,6 +430,32 @@ fn a_storage_failure_mid_copy_leaves_no_record_on_the_target() {
     assert!(f.half_received().is_empty());
 }
 
+/// The target's session ends as the copy starts (its first `create` is refused with
+/// the session gone): exit 4, and the hint logs in to the target's profile, not the
+/// default one.
+#[test]
+fn a_target_session_ending_mid_copy_names_its_profile_in_the_hint() {
+    let f = Faulty::start(
+        json!([{"route": "create", "skip": 1, "first": 1, "status": 401, "end_session": true}]),
+        &[],
+    );
+    let url = f.url().to_string();
+    let config = two_profiles(&url, &f.server);
+    let alice = Api::login(&f.server, ALICE);
+    alice.blob("a.txt", b"alpha", false);
+
+    let out = cubeblob(config.path(), &url)
+        .args(["copy", "--to-profile", "bob"])
+        .assert()
+        .code(4);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("hint: run `cubeblob --profile bob login`"),
+        "{stderr}"
+    );
+    assert_eq!(f.faulted("create"), 1);
+}
+
 #[test]
 fn a_source_breaking_off_mid_copy_leaves_no_record_on_the_target() {
     // Every try of the download breaks off at the same byte: no progress to resume.

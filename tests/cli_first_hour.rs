@@ -6,7 +6,7 @@ mod cli_support;
 mod common;
 
 use cli_support::{json_lines, lines};
-use common::{cubeblob, logged_in, TestServer, ALICE};
+use common::{cubeblob, logged_in, TestServer, ALICE, APP_ID, AUTH_KEY};
 use cubeblob::output::SessionRecord;
 
 #[test]
@@ -247,6 +247,51 @@ fn login_with_no_options_renews_the_profile_session_after_expiry() {
         stderr.contains("--app-id is needed to log in (there is no profile `default` yet)"),
         "{stderr}"
     );
+}
+
+/// The session of a profile other than the default ended: the hint names the profile
+/// (a plain `cubeblob login` would log in to the default one), and that login renews it.
+#[test]
+fn an_ended_session_of_a_named_profile_names_it_in_the_hint() {
+    let server = TestServer::start_with(&["--token-ttl", "1"]);
+    let config = tempfile::TempDir::new().unwrap();
+    cubeblob(config.path(), &server.url)
+        .args([
+            "--profile",
+            "staging",
+            "login",
+            "--app-id",
+            &APP_ID.to_string(),
+        ])
+        .args([
+            "--auth-key",
+            AUTH_KEY,
+            "--login",
+            ALICE.0,
+            "--password-stdin",
+        ])
+        .write_stdin(format!("{}\n", ALICE.1))
+        .assert()
+        .success();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let out = cubeblob(config.path(), &server.url)
+        .args(["--profile", "staging", "list"])
+        .assert()
+        .code(4);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("hint: run `cubeblob --profile staging login`: it makes a new session"),
+        "{stderr}"
+    );
+    cubeblob(config.path(), &server.url)
+        .args(["--profile", "staging", "login", "--password-stdin"])
+        .write_stdin(format!("{}\n", ALICE.1))
+        .assert()
+        .success();
+    cubeblob(config.path(), &server.url)
+        .args(["--profile", "staging", "list"])
+        .assert()
+        .success();
 }
 
 #[test]

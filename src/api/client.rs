@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::error::{error_messages, ApiError};
+use super::error::{error_messages, ApiError, TokenOf};
 use super::models::{Blob, BlobChanges, BlobEnvelope, BlobPage, BlobRef, Session, SessionEnvelope};
 use super::retry::{is_refused, parse_retry_after, retryable_status, worth_retrying, RetryPolicy};
 use crate::exit::InputError;
@@ -116,9 +116,11 @@ struct Inner {
     auth: RwLock<AuthState>,
     renew: Option<SessionCredentials>,
     renew_lock: tokio::sync::Mutex<()>,
-    /// The first token (generation 0) came from `CUBEBLOB_TOKEN`: a 401 for it is the
-    /// variable's to fix, not the profile's.
-    env_token: std::sync::atomic::AtomicBool,
+    /// Whose the first token (generation 0) is: a 401 for one from `CUBEBLOB_TOKEN` is
+    /// the variable's to fix, one for a named profile's is that profile's. Sessions
+    /// made since are the profile's.
+    first_token: std::sync::Mutex<TokenOf>,
+    profile: std::sync::Mutex<Option<String>>,
 }
 
 /// A cheap handle to the client; clones share the connection pool and the token.
@@ -159,17 +161,34 @@ impl Client {
                 }),
                 renew,
                 renew_lock: tokio::sync::Mutex::new(()),
-                env_token: std::sync::atomic::AtomicBool::new(false),
+                first_token: std::sync::Mutex::new(TokenOf::Profile(None)),
+                profile: std::sync::Mutex::new(None),
             }),
         })
     }
 
     /// Notes that the token given to `new` came from `CUBEBLOB_TOKEN`, so that a 401
-    /// for it says so (`ApiError::Status::env_token`).
+    /// for it says so (`ApiError::Status::token`).
     pub fn token_from_environment(&self) {
-        self.inner
-            .env_token
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        *self.inner.first_token.lock().unwrap() = TokenOf::Environment;
+    }
+
+    /// Notes that the client works for profile `name`, not the default one, so that a
+    /// 401 names it in its hint.
+    pub fn for_profile(&self, name: &str) {
+        *self.inner.profile.lock().unwrap() = Some(name.to_string());
+        let mut first = self.inner.first_token.lock().unwrap();
+        if *first != TokenOf::Environment {
+            *first = TokenOf::Profile(Some(name.to_string()));
+        }
+    }
+
+    /// Whose token of `generation` is.
+    fn token_of(&self, generation: u64) -> TokenOf {
+        match generation {
+            0 => self.inner.first_token.lock().unwrap().clone(),
+            _ => TokenOf::Profile(self.inner.profile.lock().unwrap().clone()),
+        }
     }
 
     /// The HTTP client, for requests to the storage host. Never give it the token.
@@ -572,14 +591,10 @@ impl Client {
                         status: status.as_u16(),
                         messages: error_messages(&text),
                         retry_after,
-                        // Sent with the variable's token, not one made since.
-                        env_token: mode != Mode::Login
-                            && token.is_some()
-                            && generation == 0
-                            && self
-                                .inner
-                                .env_token
-                                .load(std::sync::atomic::Ordering::Relaxed),
+                        token: match mode == Mode::Login || token.is_none() {
+                            true => TokenOf::Profile(self.inner.profile.lock().unwrap().clone()),
+                            false => self.token_of(generation),
+                        },
                     };
                     if err.is_session_missing()
                         && mode != Mode::Login

@@ -15,8 +15,8 @@ pub enum ApiError {
         status: u16,
         messages: Vec<String>,
         retry_after: Option<Duration>,
-        /// The request carried the token from `CUBEBLOB_TOKEN`.
-        env_token: bool,
+        /// Whose token the request carried, for a 401's hint.
+        token: TokenOf,
     },
     /// The request never got an answer (name not resolved, connection refused, TLS
     /// failed, reset, timed out). Its text says which, with the deepest cause; the
@@ -48,6 +48,16 @@ pub enum ApiError {
     /// No session could be made or used, before any request.
     #[error("{0}")]
     NotLoggedIn(String),
+}
+
+/// Whose token a request carried: what makes a new one differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOf {
+    /// The variable `CUBEBLOB_TOKEN`'s: only a fresh one there helps.
+    Environment,
+    /// A profile's stored session, or none yet: the profile's name unless it is the
+    /// default one, which a plain `cubeblob login` logs in to.
+    Profile(Option<String>),
 }
 
 /// The hint for a 401 to the token of `CUBEBLOB_TOKEN`: `cubeblob login` cannot help,
@@ -228,9 +238,17 @@ impl ApiError {
         match self {
             ApiError::Status {
                 status: 401,
-                env_token: true,
+                token: TokenOf::Environment,
                 ..
             } => Some(ENV_TOKEN_HINT.into()),
+            ApiError::Status {
+                status: 401,
+                token: TokenOf::Profile(Some(name)),
+                ..
+            } => Some(format!(
+                "run `cubeblob --profile {name} login`: it makes a new session for the \
+                 profile, asking only for the password"
+            )),
             ApiError::Status { status: 401, .. } => Some(
                 "run `cubeblob login`: with no options it makes a new session for the \
                  profile, asking only for the password (in CI, set CUBEBLOB_APP_ID, \
@@ -507,7 +525,7 @@ mod tests {
             status,
             messages: vec![],
             retry_after: None,
-            env_token: false,
+            token: TokenOf::Profile(None),
         };
         assert_eq!(e(401).exit(), Exit::Auth);
         assert_eq!(e(403).exit(), Exit::Auth);

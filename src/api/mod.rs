@@ -8,7 +8,7 @@ pub(crate) mod models;
 pub mod retry;
 
 pub use client::{Client, ClientConfig, LoginName, SessionCredentials};
-pub use error::{xml_element, ApiError, StorageError, ENV_TOKEN_HINT};
+pub use error::{xml_element, ApiError, StorageError, TokenOf, ENV_TOKEN_HINT};
 pub use models::{
     check_blob_name, check_content_type, has_control, Blob, BlobChanges, BlobObjectAccess,
     BlobPage, BlobRef, Session, User, BLOB_NAME_CHARS,

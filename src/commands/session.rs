@@ -7,7 +7,7 @@ use url::Url;
 
 use super::Settings;
 use crate::api::{ApiError, Client, ClientConfig, LoginName, Session, SessionCredentials};
-use crate::config::ConfigFile;
+use crate::config::{ConfigFile, DEFAULT_PROFILE};
 use crate::exit::InputError;
 use crate::output::Out;
 use crate::secret::Secret;
@@ -174,6 +174,7 @@ impl Context {
             .into());
         };
         let client = Client::new(self.client_config(url.clone()), Some(token), None)?;
+        client.for_profile(name);
         client.log_line(&format!("* token: profile `{name}`"));
         match client.session().await {
             Ok(session) => Ok((client, session)),
@@ -231,6 +232,9 @@ impl Context {
         let client = Client::new(self.client_config(url), token, creds)?;
         if source == TokenSource::Environment {
             client.token_from_environment();
+        }
+        if self.settings.profile != DEFAULT_PROFILE {
+            client.for_profile(&self.settings.profile);
         }
         client.log_line(&format!(
             "* token: {} (profile `{}`)",

@@ -236,7 +236,7 @@ fn refused_env_token(err: &anyhow::Error) -> bool {
                 e,
                 ApiError::Status {
                     status: 401,
-                    env_token: true,
+                    token: crate::api::TokenOf::Environment,
                     ..
                 }
             )
