@@ -6,7 +6,7 @@ use std::io::{BufRead as _, IsTerminal as _};
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use super::Context;
 use crate::api::listing::all_blobs;
@@ -18,7 +18,7 @@ use crate::output::sanitize::escape_for_terminal;
 use crate::output::sync::{kind_word, print_action, Tally};
 use crate::output::{Batch, BlobRecord};
 use crate::plan::execute::{execute, ExecOptions};
-use crate::plan::sync::{decide, gather, remote_under, Kind};
+use crate::plan::sync::{decide, gather, read_local, remote_under, Kind};
 use crate::plan::walk::{self, Excludes, WalkOptions};
 use crate::transfer::InterruptWatch;
 
@@ -45,22 +45,35 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<Exit> {
         excludes: Excludes::new(&args.exclude)?,
         prefix: prefix.clone(),
     };
-    let walked = walk::expand(std::slice::from_ref(&args.dir), &opts)?;
-    let cache = match &args.manifest {
-        Some(path) => Manifest::read(path)?,
-        None => None,
+    // The folder and the manifest are read while the listing comes in; their errors
+    // (bad input) come first.
+    let (dir, manifest_path) = (args.dir.clone(), args.manifest.clone());
+    let local = tokio::task::spawn_blocking(move || -> Result<_> {
+        let walked = walk::expand(std::slice::from_ref(&dir), &opts)?;
+        let cache = match &manifest_path {
+            Some(path) => Manifest::read(path)?,
+            None => None,
+        };
+        Ok((walked.refused, read_local(walked.found), cache))
+    });
+    let listed = async {
+        let client = ctx.client().await?;
+        let blobs = all_blobs(&client).await?;
+        Ok::<_, anyhow::Error>((client, blobs))
     };
-    let client = ctx.client().await?;
-    let remote = remote_under(&prefix, all_blobs(&client).await?)?;
+    let (local, listed) = tokio::join!(local, listed);
+    let (refused, facts, cache) = local.context("reading the folder failed")??;
+    let (client, blobs) = listed?;
+    let remote = remote_under(&prefix, blobs)?;
     let jobs = args.jobs as usize;
-    let facts = gather(&client, walked.found, &remote, cache.as_ref(), jobs).await;
+    let facts = gather(&client, facts, &remote, cache.as_ref(), jobs).await;
     let plan = decide(facts, remote, args.delete);
 
     // Every file counts, skipped or not: one unreadable file among many is a partial
     // failure (exit 1), as for `upload a b c`.
-    let items = plan.actions().count() + plan.unusable.len() + walked.refused.len();
+    let items = plan.actions().count() + plan.unusable.len() + refused.len();
     let mut batch = Batch::new(items, &ctx.out);
-    for message in walked.refused {
+    for message in refused {
         batch.fail(InputError::Invalid(message).into());
     }
     for (_, why) in &plan.unusable {

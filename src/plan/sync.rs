@@ -137,15 +137,9 @@ pub struct Facts {
     pub remote_md5: HashMap<String, Option<String>>,
 }
 
-/// Reads the local files' metadata and, for names whose sizes agree, both MD5s: from
-/// the manifest when it knows them, else by reading the file and by a ranged GET.
-pub async fn gather(
-    client: &Client,
-    found: Vec<Found>,
-    remote: &Remote,
-    cache: Option<&Manifest>,
-    jobs: usize,
-) -> Facts {
+/// The local files' metadata: the files that can be read, and why the others cannot.
+/// Blocking (a `stat` a file): run it off the async threads.
+pub fn read_local(found: Vec<Found>) -> Facts {
     let mut facts = Facts::default();
     for f in found {
         if let Some(problem) = f.problem {
@@ -169,6 +163,18 @@ pub async fn gather(
             }
         }
     }
+    facts
+}
+
+/// Adds to `facts` (from `read_local`), for names whose sizes agree, both MD5s: from
+/// the manifest when it knows them, else by reading the file and by a ranged GET.
+pub async fn gather(
+    client: &Client,
+    mut facts: Facts,
+    remote: &Remote,
+    cache: Option<&Manifest>,
+    jobs: usize,
+) -> Facts {
     let to_compare: Vec<(&LocalFile, &Blob)> = facts
         .files
         .iter()
