@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 
-from harness import (API, BIG, BIN, CURL_DIR, FILE_SIZE, JOBS, PG_SKIP, PG_URLS, SDK,
+from harness import (API, BIG, BIN, CURL_DIR, FILE_SIZE, JOBS, PG_SKIP, PG_URLS, SDK, W6_DIR,
                      W6_FILES, W6_SEQ_FILES, W7_FILES, W7_SEQ_FILES, W8_BLOBS, W8_RUNS,
                      W9_FILES, WORK, api, check_ok, human_bytes, log, make_files, md5_file,
                      measure, write_lines)
@@ -51,7 +51,7 @@ class ManyWorkloads:
         blobs = [(str(r["id"]), r["uid"], r["name"]) for r in json_lines(run)]
         seq_list = write_lines(os.path.join(WORK, "data-files", "w6-seq.txt"),
                                [f"{uid} {name}" for _, uid, name in blobs[:W6_SEQ_FILES]])
-        outputs = os.path.join(WORK, "w6-out")
+        outputs = os.path.join(W6_DIR, f"cubeblob-bench-w6-{os.getpid()}")
 
         def fresh(i, tool):
             folder = os.path.join(outputs, f"{i}-{tool}")
@@ -110,10 +110,13 @@ class ManyWorkloads:
         xargs = f"curl script, xargs -P {JOBS}"
         units = {"cubeblob": W6_FILES, "cubeblob download --all": W6_FILES,
                  seq: W6_SEQ_FILES, xargs: W6_FILES, "JS SDK": W6_FILES}
-        self.workload(key, f"download {W6_FILES:,} blobs of {human_bytes(FILE_SIZE)} into "
-                      "a folder", "files", units,
-                      [("cubeblob", cubeblob), ("cubeblob download --all", cubeblob_all),
-                       (seq, curl_seq), (xargs, curl_xargs), ("JS SDK", sdk)], sync=True)
+        try:
+            self.workload(key, f"download {W6_FILES:,} blobs of {human_bytes(FILE_SIZE)} "
+                          "into a folder", "files", units,
+                          [("cubeblob", cubeblob), ("cubeblob download --all", cubeblob_all),
+                           (seq, curl_seq), (xargs, curl_xargs), ("JS SDK", sdk)], sync=True)
+        finally:
+            shutil.rmtree(outputs, ignore_errors=True)
 
     # W7: sync a folder, then rerun it with no change
     def w7(self):

@@ -10,7 +10,7 @@ import platform
 import statistics
 import subprocess
 
-from harness import (BIG, BIN, HERE, JOBS, MIB, OUT, REPO, RUNS, SMOKE,
+from harness import (BIG, BIN, HERE, JOBS, MIB, OUT, REPO, RUNS, SMOKE, W6_DIR,
                      STARTUP_RUNS, W3_FILES, W3_JOBS, W3_SEQ_FILES, W4_BLOBS, W6_FILES,
                      W6_SEQ_FILES, W7_FILES, W7_SEQ_FILES, W8_BLOBS, W8_RUNS, W9_FILES,
                      human_bytes)
@@ -308,8 +308,11 @@ def report(bench):
         "(each file was read before), and `sync` runs before every upload and download "
         "run.")
     add(f"- W6 downloads the {W6_FILES:,} blobs of a user of their own, uploaded once by "
-        "cubeblob, each run into a fresh folder. The `--all` row lists them first, as a "
-        "backup would.")
+        f"cubeblob, each run into a fresh folder under `{W6_DIR}` (tmpfs where there is "
+        "one: on ext4, 1,000 files created right after the previous run deleted 1,000 "
+        "wait on the inode allocator, which skips the recently deleted inodes, slower "
+        "with every run; `BENCH_W6_DIR` sets another). The `--all` row lists them first, "
+        "as a backup would.")
     add(f"- W7: each round runs, in this order, the first sync of {W7_FILES:,} files "
         "(after an untimed `rm --name 'w7/**' --yes` and without a manifest), the rerun "
         "with the manifest the first run wrote (nothing changed: no file read again, no "
