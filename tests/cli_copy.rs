@@ -12,7 +12,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use cli_support::{json_lines, lines, Api};
-use common::{bin, cubeblob, interrupted, logged_in, TestServer, ALICE, APP_ID, AUTH_KEY, BOB};
+use common::{
+    bin, cubeblob, interrupted, logged_in, noise, TestServer, ALICE, APP_ID, AUTH_KEY, BOB,
+};
 use cubeblob::manifest::CopyManifest;
 use cubeblob::output::copy::CopyLine;
 use faults_support::{alice_credentials, stderr_of, Faulty};
@@ -29,19 +31,6 @@ fn two_profiles(url: &str, server: &TestServer) -> TempDir {
         .assert()
         .success();
     config
-}
-
-/// Bytes no two files share: `len` of them from `seed`.
-fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// Uploads `content` as alice with the CLI (type and flag as given); its record.
@@ -88,9 +77,9 @@ fn copies_by_id_uid_and_filter_keep_bytes_names_types_and_flags() {
     let config = two_profiles(&url, &server);
     let c = config.path();
     let made = [
-        ("docs/a.txt", bytes(10, 1), "text/plain", true),
-        ("img/b.png", bytes(700_000, 2), "image/png", false),
-        ("img/c.png", bytes(3, 3), "image/png", true),
+        ("docs/a.txt", noise(10, 1), "text/plain", true),
+        ("img/b.png", noise(700_000, 2), "image/png", false),
+        ("img/c.png", noise(3, 3), "image/png", true),
         ("empty.bin", Vec::new(), "application/octet-stream", false),
     ];
     let sources: Vec<Value> = made
@@ -160,12 +149,12 @@ fn skip_existing_reruns_copy_nothing_and_json_and_the_manifest_say_where_each_we
     let config = two_profiles(&url, &server);
     let c = config.path();
     let a = upload(c, &url, "a.txt", b"alpha", "text/plain", false);
-    let b = upload(c, &url, "b.txt", &bytes(5000, 7), "text/plain", true);
+    let b = upload(c, &url, "b.txt", &noise(5000, 7), "text/plain", true);
     let api = Api::login(&server, ALICE);
     let half = api.incomplete_blob("half.bin");
     // Bob already has b's content under another name: the same MD5 is enough.
     let bob = Api::login(&server, BOB);
-    let moved = bob.blob("moved.txt", &bytes(5000, 7), false);
+    let moved = bob.blob("moved.txt", &noise(5000, 7), false);
     let work = TempDir::new().unwrap();
     let manifest = work.path().join("copied.json");
 
@@ -398,7 +387,7 @@ fn a_storage_failure_mid_copy_leaves_no_record_on_the_target() {
     let config = two_profiles(&url, &f.server);
     let c = config.path();
     let alice = Api::login(&f.server, ALICE);
-    let big = alice.blob("big.bin", &bytes(400_000, 5), false);
+    let big = alice.blob("big.bin", &noise(400_000, 5), false);
     alice.blob("small.txt", b"fine", false);
 
     let out = cubeblob(c, &url)
@@ -463,7 +452,7 @@ fn a_source_breaking_off_mid_copy_leaves_no_record_on_the_target() {
     let url = f.url().to_string();
     let config = two_profiles(&url, &f.server);
     let alice = Api::login(&f.server, ALICE);
-    let big = alice.blob("big.bin", &bytes(400_000, 5), false);
+    let big = alice.blob("big.bin", &noise(400_000, 5), false);
     let out = cubeblob(config.path(), &url)
         .args([
             "--retries",
@@ -494,7 +483,7 @@ fn ctrl_c_mid_copy_removes_the_record_in_flight() {
     let url = f.url().to_string();
     let config = two_profiles(&url, &f.server);
     let alice = Api::login(&f.server, ALICE);
-    alice.blob("slow.bin", &bytes(50_000, 9), false);
+    alice.blob("slow.bin", &noise(50_000, 9), false);
 
     let child = Command::new(bin())
         .env("CUBEBLOB_CONFIG_DIR", config.path())

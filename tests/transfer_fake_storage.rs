@@ -21,15 +21,7 @@ fn cmd(fake: &FakeCube, config: &Path) -> assert_cmd::Command {
 }
 
 fn data(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    common::noise(len, 1)
 }
 
 fn no_credentials_in(seen: &transfer_fake::Seen) {

@@ -172,6 +172,20 @@ pub fn interrupted(child: Child) -> (std::process::Output, String) {
     (out, stderr)
 }
 
+/// Bytes that look random (xorshift from `seed`): no two seeds, and no two stretches
+/// of one, share content, so a byte out of place shows in a comparison or an MD5.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cubeblob"))
 }
