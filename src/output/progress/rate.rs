@@ -2,8 +2,18 @@
 //! transfer counted. An upload's first bytes go into the socket's buffers (several MiB
 //! on a fast link) at memory speed, long before they reach the other end; a rate over
 //! the whole run, or one that weighs the first seconds in, reads far above the link for
-//! most of a transfer. Over a window that starts after that first fill, the bytes the
-//! buffers take are the bytes the link carries.
+//! most of a transfer. Over a window that starts after that first fill (on loopback,
+//! 4 MiB at once and 1.5 MiB more at 0.3 s), the bytes the buffers take are the bytes
+//! the link carries.
+//!
+//! The buffers take them in bursts, though: on loopback a 1 MiB/s link hands over
+//! 1.5 MiB every 1.5 s, each burst in a few milliseconds. A window that ends "now"
+//! counts two bursts or three depending on where it falls (a rate swinging by half);
+//! one that runs from the end of a burst to the end of another counts exactly what
+//! the link carried between them. So positions that come close together make one
+//! sample, stamped when the last of them came, and the window ends at the latest
+//! sample that is over: a bar is drawn at each position, mid-burst too, and a window
+//! ending mid-burst counts part of one.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -12,7 +22,14 @@ use std::time::{Duration, Instant};
 /// How far back the rate looks; no rate is shown before a transfer has run this long.
 pub const WINDOW: Duration = Duration::from_secs(3);
 
-/// The least time between two kept samples.
+/// Samples this soon after the first position are the buffers' fill: no window
+/// starts at one.
+const FILL: Duration = Duration::from_secs(1);
+
+/// Positions this close after the previous one belong to the same burst.
+const BURST_GAP: Duration = Duration::from_millis(25);
+
+/// The longest a sample gathers positions (a steady stream is one long "burst").
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
 /// Positions of one transfer (a file, or the total) over time.
@@ -23,14 +40,28 @@ pub struct Rate {
 
 #[derive(Default)]
 struct Samples {
-    /// The first position recorded since the start or a rewind: not a sample, since
-    /// the buffers' fill follows it at once.
+    /// When the first position since the start or a rewind came: not a sample, since
+    /// the buffers' fill follows it at once (see `FILL`).
     first: Option<Instant>,
-    /// The latest position and when it came.
-    latest: u64,
-    /// Positions at least `SAMPLE_EVERY` apart, oldest first, none much older than the
-    /// window.
-    kept: VecDeque<(Instant, u64)>,
+    /// Samples oldest first, the newest holding the latest position; the oldest kept
+    /// is the newest one a whole window before the one before the newest (or older
+    /// ones while there is none).
+    kept: VecDeque<Sample>,
+}
+
+#[derive(Clone, Copy)]
+struct Sample {
+    /// When the sample's first position came.
+    opened: Instant,
+    /// When its latest position came, and that position.
+    at: Instant,
+    position: u64,
+}
+
+impl Samples {
+    fn latest(&self) -> u64 {
+        self.kept.back().map_or(0, |s| s.position)
+    }
 }
 
 impl Rate {
@@ -42,23 +73,28 @@ impl Rate {
 
     fn record_at(&self, position: u64, now: Instant) {
         let mut s = self.inner.lock().unwrap();
-        if position < s.latest {
+        if position < s.latest() {
             *s = Samples::default();
         }
-        s.latest = position;
-        let Some(first) = s.first else {
+        if s.first.is_none() {
             s.first = Some(now);
             return;
-        };
-        let last = s.kept.back().map_or(first, |&(at, _)| at);
-        if now.duration_since(last) >= SAMPLE_EVERY {
-            s.kept.push_back((now, position));
         }
-        while s
-            .kept
-            .get(1)
-            .is_some_and(|&(at, _)| now.duration_since(at) >= WINDOW)
-        {
+        match s.kept.back_mut() {
+            Some(last)
+                if now.duration_since(last.at) < BURST_GAP
+                    && now.duration_since(last.opened) < SAMPLE_EVERY =>
+            {
+                last.at = now;
+                last.position = position;
+            }
+            _ => s.kept.push_back(Sample {
+                opened: now,
+                at: now,
+                position,
+            }),
+        }
+        while s.kept.len() > 2 && s.kept[1].at + WINDOW <= s.kept[s.kept.len() - 2].at {
             s.kept.pop_front();
         }
     }
@@ -70,20 +106,35 @@ impl Rate {
 
     fn per_sec_at(&self, now: Instant) -> Option<f64> {
         let s = self.inner.lock().unwrap();
-        if now.duration_since(s.first?) < WINDOW {
+        let first = s.first?;
+        if now.duration_since(first) < WINDOW {
             return None;
         }
-        // The oldest sample inside the window; with none (nothing came for a whole
-        // window), nothing moved.
-        let Some(&(since, from)) = s
+        let last = *s.kept.back()?;
+        if now.duration_since(last.at) >= WINDOW {
+            // Nothing came for a whole window: nothing moves.
+            return Some(0.0);
+        }
+        let gathering = now.duration_since(last.at) < BURST_GAP
+            && now.duration_since(last.opened) < SAMPLE_EVERY;
+        let end = if gathering {
+            *s.kept.iter().nth_back(1)?
+        } else {
+            last
+        };
+        // From the newest sample a window before the end, or the oldest after the fill.
+        let mut after_fill = s
             .kept
             .iter()
-            .find(|&&(at, _)| now.duration_since(at) <= WINDOW)
-        else {
-            return Some(0.0);
-        };
-        let secs = now.duration_since(since).as_secs_f64().max(0.001);
-        Some((s.latest - from) as f64 / secs)
+            .filter(|sample| sample.at >= first + FILL && sample.at < end.at);
+        let oldest = *after_fill.next()?;
+        let from = after_fill
+            .take_while(|sample| sample.at + WINDOW <= end.at)
+            .last()
+            .copied()
+            .unwrap_or(oldest);
+        let secs = end.at.duration_since(from.at).as_secs_f64();
+        Some((end.position - from.position) as f64 / secs)
     }
 
     /// The time left for `remaining` bytes at the current rate.
@@ -126,6 +177,49 @@ mod tests {
             }
         }
         assert!(shown.iter().filter(|(_, r)| r.is_some()).count() >= 70);
+    }
+
+    /// What loopback shows at 1 MiB/s: 4 MiB taken at once, 1.5 MiB at 0.3 s, then
+    /// 1.5 MiB every 1.5 s, each burst six positions a millisecond apart; the rate
+    /// shown at each position (as a bar is drawn) and every 50 ms between, for fifteen
+    /// seconds, in MiB/s.
+    fn in_bursts(rate: &Rate, start: Instant) -> Vec<(Duration, Option<f64>)> {
+        let mut position = 0;
+        let mut shown = Vec::new();
+        let mut burst = |shown: &mut Vec<_>, at: Duration, bytes: u64, pieces: u32| {
+            for piece in 0..pieces {
+                position += bytes / u64::from(pieces);
+                let now = at + MS * piece;
+                rate.record_at(position, start + now);
+                shown.push((now, rate.per_sec_at(start + now).map(|r| r / MIB)));
+            }
+        };
+        burst(&mut shown, Duration::ZERO, 4 * 1_048_576, 16);
+        burst(&mut shown, 300 * MS, 1_572_864, 6);
+        let mut next_burst = 1500 * MS;
+        for tick in 1..=300u32 {
+            let now = 50 * MS * tick;
+            if now >= next_burst {
+                burst(&mut shown, next_burst, 1_572_864, 6);
+                next_burst += 1500 * MS;
+            }
+            let later = now + 10 * MS;
+            shown.push((later, rate.per_sec_at(start + later).map(|r| r / MIB)));
+        }
+        shown
+    }
+
+    #[test]
+    fn bursts_read_as_the_link_between_them() {
+        let rate = Rate::default();
+        let shown = in_bursts(&rate, Instant::now());
+        let rates: Vec<f64> = shown.iter().filter_map(|(_, r)| *r).collect();
+        assert!(rates.len() >= 230, "{shown:?}");
+        for (at, per_sec) in &shown {
+            if let Some(r) = per_sec {
+                assert!((0.95..=1.05).contains(r), "{r} MiB/s at {at:?}");
+            }
+        }
     }
 
     #[test]
