@@ -3,8 +3,8 @@
 //! on a fast link) at memory speed, long before they reach the other end; a rate over
 //! the whole run, or one that weighs the first seconds in, reads far above the link for
 //! most of a transfer. Over a window that starts after that first fill (on loopback,
-//! 4 MiB at once and 1.5 MiB more at 0.3 s), the bytes the buffers take are the bytes
-//! the link carries.
+//! about 4.5 MiB at once and more within the first second), the bytes the buffers take
+//! are the bytes the link carries.
 //!
 //! The buffers take them in bursts, though: on loopback a 1 MiB/s link hands over
 //! 1.5 MiB every 1.5 s, each burst in a few milliseconds. A window that ends "now"
@@ -58,6 +58,13 @@ struct Sample {
     position: u64,
 }
 
+impl Sample {
+    /// Whether a position coming `now` still belongs to this sample (its burst).
+    fn gathers(&self, now: Instant) -> bool {
+        now.duration_since(self.at) < BURST_GAP && now.duration_since(self.opened) < SAMPLE_EVERY
+    }
+}
+
 impl Samples {
     fn latest(&self) -> u64 {
         self.kept.back().map_or(0, |s| s.position)
@@ -81,10 +88,7 @@ impl Rate {
             return;
         }
         match s.kept.back_mut() {
-            Some(last)
-                if now.duration_since(last.at) < BURST_GAP
-                    && now.duration_since(last.opened) < SAMPLE_EVERY =>
-            {
+            Some(last) if last.gathers(now) => {
                 last.at = now;
                 last.position = position;
             }
@@ -115,9 +119,8 @@ impl Rate {
             // Nothing came for a whole window: nothing moves.
             return Some(0.0);
         }
-        let gathering = now.duration_since(last.at) < BURST_GAP
-            && now.duration_since(last.opened) < SAMPLE_EVERY;
-        let end = if gathering {
+        // A sample still gathering ends no window: its burst is not over.
+        let end = if last.gathers(now) {
             *s.kept.iter().nth_back(1)?
         } else {
             last
