@@ -24,6 +24,9 @@ pub struct ConnectionLimits {
     pub idle_timeout: Duration,
     /// Connection slots, shared by the API and S3 listeners.
     pub slots: Arc<Semaphore>,
+    /// A fixed receive buffer for every accepted socket (the fault plan's slow link);
+    /// without one the kernel sizes it.
+    pub receive_buffer: Option<usize>,
 }
 
 impl ConnectionLimits {
@@ -35,6 +38,7 @@ impl ConnectionLimits {
         ConnectionLimits {
             idle_timeout,
             slots: Arc::new(Semaphore::new(max)),
+            receive_buffer: None,
         }
     }
 }
@@ -97,6 +101,9 @@ pub async fn serve(
         };
         // Without it, a small answer's last segment waits for the peer's delayed ACK.
         let _ = stream.set_nodelay(true);
+        if let Some(size) = limits.receive_buffer {
+            let _ = socket2::SockRef::from(&stream).set_recv_buffer_size(size);
+        }
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let connection = graceful.watch(connection);

@@ -243,7 +243,11 @@ impl RunningServer {
         });
 
         let (stop, stopped) = watch::channel(false);
-        let limits = listen::ConnectionLimits::new(config.idle_timeout, config.max_connections);
+        let mut limits = listen::ConnectionLimits::new(config.idle_timeout, config.max_connections);
+        limits.receive_buffer = config
+            .faults
+            .as_ref()
+            .and_then(|plan| plan.receive_buffer());
         let mut tasks = vec![spawn_serve(
             api_listener,
             limits.clone(),

@@ -133,8 +133,10 @@ fn throttle_piece(bytes_per_sec: u64) -> usize {
     (bytes_per_sec / 10).clamp(1, 64 * 1024) as usize
 }
 
-/// `body` at most `bytes_per_sec` bytes a second: each piece waits until the time at
-/// which a link of that speed would have carried the bytes before it.
+/// `body` at most `bytes_per_sec` bytes a second: each piece waits until the link
+/// has carried the one before it. Time the link stood idle (a slow sender, a stalled
+/// task) is not made up later with a burst: no stretch of time carries more than a
+/// link of that speed would, and a piece.
 pub(super) fn throttled(
     body: Body,
     bytes_per_sec: u64,
@@ -142,14 +144,13 @@ pub(super) fn throttled(
     struct Pace {
         stream: BodyDataStream,
         pending: Bytes,
-        started: tokio::time::Instant,
-        passed: u64,
+        /// When the link has carried the last piece passed on.
+        free_at: tokio::time::Instant,
     }
     let start = Pace {
         stream: body.into_data_stream(),
         pending: Bytes::new(),
-        started: tokio::time::Instant::now(),
-        passed: 0,
+        free_at: tokio::time::Instant::now(),
     };
     futures_util::stream::unfold(start, move |mut pace| async move {
         if pace.pending.is_empty() {
@@ -160,9 +161,10 @@ pub(super) fn throttled(
         }
         let take = pace.pending.len().min(throttle_piece(bytes_per_sec));
         let piece = pace.pending.split_to(take);
-        let due = Duration::from_secs_f64(pace.passed as f64 / bytes_per_sec as f64);
-        tokio::time::sleep_until(pace.started + due).await;
-        pace.passed += take as u64;
+        // The link takes the piece when both are ready.
+        let at = tokio::time::Instant::now().max(pace.free_at);
+        tokio::time::sleep_until(at).await;
+        pace.free_at = at + Duration::from_secs_f64(take as f64 / bytes_per_sec as f64);
         Some((Ok(piece), pace))
     })
 }
@@ -242,6 +244,32 @@ mod tests {
         // Pieces of 2000, 1000 and 2000 bytes: the last is due once 3000 went by at
         // 20000 B/s. A lower bound, which a slow machine cannot break.
         assert!(started.elapsed() >= Duration::from_millis(145));
+    }
+
+    #[tokio::test]
+    async fn a_throttled_body_makes_up_no_time_its_sender_stood_idle() {
+        // 2000 bytes, then nothing for 300 ms, then 6000: at 20000 B/s a link carries
+        // the 6000 in three pieces 100 ms apart, however long it stood idle before.
+        let late = futures_util::stream::unfold(0, |sent| async move {
+            match sent {
+                0 => Some((Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 2000])), 1)),
+                1 => {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Some((Ok(Bytes::from(vec![b'x'; 6000])), 2))
+                }
+                _ => None,
+            }
+        });
+        let mut stream = Box::pin(throttled(Body::from_stream(late), 20_000));
+        let mut came = Vec::new();
+        while let Some(item) = stream.next().await {
+            came.push((item.unwrap().len(), tokio::time::Instant::now()));
+        }
+        assert_eq!(came.iter().map(|(n, _)| n).sum::<usize>(), 8000);
+        // Caught up, the last three pieces would come at once after the pause.
+        let (_, first_late) = came[1];
+        let (_, last) = came[came.len() - 1];
+        assert!(last - first_late >= Duration::from_millis(195));
     }
 
     #[test]

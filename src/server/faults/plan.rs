@@ -239,6 +239,9 @@ impl Rule {
     }
 }
 
+/// What a throttled server's sockets may hold unread (the kernel doubles it).
+const SLOW_LINK_BUFFER: usize = 64 * 1024;
+
 /// A loaded plan: its rules with their counters, and the request log.
 pub struct FaultPlan {
     rules: Vec<Rule>,
@@ -281,6 +284,18 @@ impl FaultPlan {
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// The receive buffer for the server's sockets, when some rule reads uploads to
+    /// storage slowly (a `bytes_per_sec` on `s3_post`). A slow link holds little in
+    /// flight, but the kernel grows a socket's receive buffer (to 32 MiB here) while
+    /// the throttle reads it at its pace: the client would hand over MiBs more than
+    /// the link carried, in bursts, and its progress would run ahead of the link.
+    pub fn receive_buffer(&self) -> Option<usize> {
+        self.rules
+            .iter()
+            .any(|r| r.route == Route::S3Post && matches!(r.action, Action::Throttle { .. }))
+            .then_some(SLOW_LINK_BUFFER)
     }
 
     /// The action for the next request to `route`: every rule of the route counts
