@@ -86,6 +86,12 @@ impl Manifest {
         write_atomically(path, self)
     }
 
+    /// Whether it says what `old` says, the time it was written aside: then `old`'s
+    /// file can stay as it is.
+    pub fn same_as(&self, old: &Manifest) -> bool {
+        self.api_url == old.api_url && self.complete == old.complete && self.blobs == old.blobs
+    }
+
     /// The MD5 of a local file, when the entry for `name` was taken from a file of
     /// this size and modification time.
     pub fn cached_file_md5(&self, name: &str, size: u64, mtime: Option<&str>) -> Option<&str> {

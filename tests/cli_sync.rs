@@ -151,6 +151,12 @@ fn a_first_sync_uploads_all_and_a_rerun_with_no_change_writes_nothing() {
         .unwrap()
         .set_modified(mtime)
         .unwrap();
+    let written = std::fs::read(&manifest).unwrap();
+    let file_id = |path: &Path| {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(path).unwrap().ino()
+    };
+    let written_as = file_id(&manifest);
     let before = f.requests().len();
     let (lines, _) = sync(
         config.path(),
@@ -159,6 +165,10 @@ fn a_first_sync_uploads_all_and_a_rerun_with_no_change_writes_nothing() {
         &["--manifest", manifest.to_str().unwrap()],
     );
     assert!(lines.iter().all(|l| l.action == "skip"), "{lines:?}");
+    // Nothing changed, so neither did the manifest: the same file, not one renamed
+    // over it, with the same bytes (its `written_at` too).
+    assert_eq!(file_id(&manifest), written_as);
+    assert_eq!(std::fs::read(&manifest).unwrap(), written);
     let seen = &f.requests()[before..];
     assert!(writes(seen).is_empty(), "{:?}", writes(seen));
     assert!(

@@ -159,7 +159,10 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<Exit> {
     renderer.finish();
     if let Some(path) = &args.manifest {
         manifest.complete = tally.failed == 0;
-        manifest.write(path)?;
+        // A rerun with no change leaves the manifest as it was (no rewrite, no fsync).
+        if !cache.as_ref().is_some_and(|old| manifest.same_as(old)) {
+            manifest.write(path)?;
+        }
         if !manifest.complete {
             ctx.out.warn(&format!(
                 "the manifest `{}` leaves out the {} files that failed",
