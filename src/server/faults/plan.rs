@@ -349,6 +349,24 @@ mod tests {
         FaultPlan::parse(&json!({ "rules": rules }).to_string()).unwrap()
     }
 
+    #[test]
+    fn only_a_throttle_on_uploads_keeps_receive_buffers_small() {
+        let throttled = |rules| plan(rules).receive_buffer();
+        assert_eq!(
+            throttled(json!([{"route": "s3_post", "first": 1, "bytes_per_sec": 1000}])),
+            Some(SLOW_LINK_BUFFER)
+        );
+        assert_eq!(
+            throttled(json!([{"route": "s3_get", "bytes_per_sec": 1000}])),
+            None
+        );
+        assert_eq!(
+            throttled(json!([{"route": "s3_post", "status": 503}])),
+            None
+        );
+        assert_eq!(throttled(json!([])), None);
+    }
+
     /// Which of the next `n` requests to `route` get an action.
     fn hits(plan: &FaultPlan, route: Route, n: usize) -> Vec<usize> {
         (1..=n)
